@@ -1,0 +1,285 @@
+import path from "node:path";
+import { parseArgs } from "node:util";
+import type { AppRecord } from "../src/apps/records.ts";
+import {
+  type CreatedKey,
+  createApp,
+  createKey,
+  type Deps,
+  disableApp,
+  type KeySummary,
+  listKeys,
+  type RevokedKey,
+  revokeKey,
+  showApp,
+  UsageError,
+} from "./commands.ts";
+import { wranglerKvStore } from "./kv.ts";
+
+/**
+ * The operator's tool: `npm run --silent admin -- <group> <action> [args] [flags]`.
+ * Parses flags, picks the KV target (local wrangler state or Cloudflare), runs one command
+ * and prints its result as text or, with --json, as exactly one JSON object on stdout.
+ */
+
+const USAGE = `Usage: npm run --silent admin -- <command> [options]
+
+Commands:
+  app create --name NAME [--success-url URL] [--cancel-url URL]
+             [--stripe-account-test acct_…] [--stripe-account-live acct_…] [--live]
+  app show APP_ID
+  app disable APP_ID
+  key create --app APP_ID --type read|write [--label TEXT]
+  key list --app APP_ID
+  key revoke KEY_ID
+
+Options for every command:
+  --json            print exactly one JSON object on stdout
+  --remote          use the APPS namespace on Cloudflare (needs \`wrangler login\`)
+  --local           use the local state of \`wrangler dev\` (the default)
+  --persist-to DIR  local state directory, passed to wrangler (default .wrangler/state)
+  -h, --help        show this text
+
+A new API key is printed once, by \`key create\`; only its SHA-256 digest is stored.
+Exit codes: 0 done, 1 could not be done (e.g. app not found), 2 bad usage.
+`;
+
+const GLOBAL_FLAGS = ["json", "remote", "local", "persist-to", "help"];
+
+const OPTIONS = {
+  json: { type: "boolean" },
+  remote: { type: "boolean" },
+  local: { type: "boolean" },
+  "persist-to": { type: "string" },
+  help: { type: "boolean", short: "h" },
+  name: { type: "string" },
+  "success-url": { type: "string" },
+  "cancel-url": { type: "string" },
+  "stripe-account-test": { type: "string" },
+  "stripe-account-live": { type: "string" },
+  live: { type: "boolean" },
+  app: { type: "string" },
+  type: { type: "string" },
+  label: { type: "string" },
+} as const;
+
+type Values = {
+  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]["type"] extends "boolean" ? boolean : string;
+};
+
+/** A command's result: the JSON object to print, and its human wording. */
+type Output = { json: object; text: string };
+
+type Command = {
+  flags: string[];
+  required: string[];
+  /** How many positional arguments follow the command's two words. */
+  args: number;
+  argName?: string;
+  run: (deps: Deps, values: Values, args: string[]) => Promise<Output>;
+};
+
+const COMMANDS: Record<string, Command> = {
+  "app create": {
+    flags: [
+      "name",
+      "success-url",
+      "cancel-url",
+      "stripe-account-test",
+      "stripe-account-live",
+      "live",
+    ],
+    required: ["name"],
+    args: 0,
+    run: async (deps, values) => {
+      const app = await createApp(deps, {
+        name: values.name ?? "",
+        successUrl: values["success-url"],
+        cancelUrl: values["cancel-url"],
+        stripeAccountTest: values["stripe-account-test"],
+        stripeAccountLive: values["stripe-account-live"],
+        live: values.live ?? false,
+      });
+      const note =
+        app.successUrl && app.cancelUrl
+          ? ""
+          : "\nNote: without --success-url and --cancel-url the worker refuses to create checkouts for it.";
+      return { json: app, text: `Created app ${app.id} (${app.name}).${note}` };
+    },
+  },
+  "app show": {
+    flags: [],
+    required: [],
+    args: 1,
+    argName: "APP_ID",
+    run: async (deps, _values, [appId = ""]) => {
+      const app = await showApp(deps, appId);
+      return { json: app, text: describeApp(app) };
+    },
+  },
+  "app disable": {
+    flags: [],
+    required: [],
+    args: 1,
+    argName: "APP_ID",
+    run: async (deps, _values, [appId = ""]) => {
+      const app = await disableApp(deps, appId);
+      return { json: app, text: `App ${app.id} is disabled (since ${app.updatedAt}).` };
+    },
+  },
+  "key create": {
+    flags: ["app", "type", "label"],
+    required: ["app", "type"],
+    args: 0,
+    run: async (deps, values) => {
+      const created = await createKey(deps, {
+        appId: values.app ?? "",
+        type: values.type ?? "",
+        label: values.label,
+      });
+      return { json: created, text: describeCreatedKey(created) };
+    },
+  },
+  "key list": {
+    flags: ["app"],
+    required: ["app"],
+    args: 0,
+    run: async (deps, values) => {
+      const listing = await listKeys(deps, values.app ?? "");
+      return { json: listing, text: describeKeys(listing.appId, listing.keys) };
+    },
+  },
+  "key revoke": {
+    flags: [],
+    required: [],
+    args: 1,
+    argName: "KEY_ID",
+    run: async (deps, _values, [keyId = ""]) => {
+      const revoked = await revokeKey(deps, keyId);
+      return { json: revoked, text: describeRevoked(revoked) };
+    },
+  },
+};
+
+// ---- text output ----------------------------------------------------------------------------
+
+function describeApp(app: AppRecord): string {
+  const rows: [string, string][] = [
+    ["status", app.status],
+    ["live enabled", app.liveEnabled ? "yes" : "no"],
+    ["success URL", app.successUrl ?? "(none)"],
+    ["cancel URL", app.cancelUrl ?? "(none)"],
+    ["Stripe account (test)", app.stripeAccountTest ?? "(platform account)"],
+    ["Stripe account (live)", app.stripeAccountLive ?? "(platform account)"],
+    ["token issuer", app.tokenIssuer ?? "(none)"],
+    ["token public key", app.publicKey ? "set" : "(none)"],
+    ["allowed origins", app.allowedOrigins.join(", ") || "(none)"],
+    ["created", app.createdAt],
+    ["updated", app.updatedAt],
+  ];
+  return [
+    `App ${app.id} (${app.name})`,
+    ...rows.map(([k, v]) => `  ${`${k}:`.padEnd(24)}${v}`),
+  ].join("\n");
+}
+
+function describeCreatedKey(key: CreatedKey): string {
+  return [
+    `Created ${key.type} key ${key.id} for app ${key.appId}${key.label ? ` (${key.label})` : ""}.`,
+    "",
+    key.key,
+    "",
+    "This key is shown only now: store it in a secret manager. Only its SHA-256 digest is kept,",
+    `so it cannot be shown again; if it is lost, revoke ${key.id} and create a new one.`,
+  ].join("\n");
+}
+
+function describeKeys(appId: string, keys: KeySummary[]): string {
+  if (keys.length === 0) return `App ${appId} has no API keys.`;
+  const lines = keys.map((key) =>
+    [
+      key.id,
+      key.type.padEnd(5),
+      `created ${key.createdAt}`,
+      key.revokedAt ? `revoked ${key.revokedAt}` : "active",
+      key.label ?? "",
+    ]
+      .join("  ")
+      .trimEnd(),
+  );
+  return [`API keys of app ${appId}:`, ...lines].join("\n");
+}
+
+function describeRevoked(key: RevokedKey): string {
+  return key.alreadyRevoked
+    ? `Key ${key.id} was already revoked at ${key.revokedAt}.`
+    : `Key ${key.id} of app ${key.appId} is revoked (at ${key.revokedAt}).`;
+}
+
+// ---- entry point ----------------------------------------------------------------------------
+
+type Parsed = { help: true } | { help: false; command: Command; values: Values; args: string[] };
+
+function parse(argv: string[]): Parsed {
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals.length === 0) return { help: true };
+
+  const name = positionals.slice(0, 2).join(" ");
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`unknown command: ${name}`);
+  const args = positionals.slice(2);
+  if (args.length < command.args) throw new UsageError(`${name}: ${command.argName} is missing`);
+  if (args.length > command.args)
+    throw new UsageError(`${name}: unexpected argument ${args[command.args]}`);
+  for (const flag of Object.keys(values)) {
+    if (!command.flags.includes(flag) && !GLOBAL_FLAGS.includes(flag)) {
+      throw new UsageError(`${name} does not take --${flag}`);
+    }
+  }
+  for (const flag of command.required) {
+    if (values[flag as keyof Values] === undefined) throw new UsageError(`${name} needs --${flag}`);
+  }
+  if (values.remote && (values.local || values["persist-to"] !== undefined)) {
+    throw new UsageError("--remote cannot be combined with --local or --persist-to");
+  }
+  return { help: false, command, values, args };
+}
+
+async function main(argv: string[]): Promise<number> {
+  // Known before parsing, so that even a usage error answers in JSON when asked to.
+  const json = argv.includes("--json");
+  try {
+    const parsed = parse(argv);
+    if (parsed.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    const { command, values, args } = parsed;
+    const root = path.resolve(import.meta.dirname, "..");
+    // A relative --persist-to means relative to where the operator typed the command; npm
+    // runs scripts from the package root but keeps that directory in INIT_CWD.
+    const persistTo = values["persist-to"]
+      ? path.resolve(process.env.INIT_CWD ?? process.cwd(), values["persist-to"])
+      : undefined;
+    const kv = wranglerKvStore({ root, remote: values.remote ?? false, persistTo });
+    const output = await command.run({ kv }, values, args);
+    process.stdout.write(json ? `${JSON.stringify(output.json)}\n` : `${output.text}\n`);
+    return 0;
+  } catch (error) {
+    const usage = error instanceof UsageError;
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(
+      `admin: ${message}\n${usage ? "Run `npm run admin -- --help` for usage.\n" : ""}`,
+    );
+    if (json) process.stdout.write(`${JSON.stringify({ error: message })}\n`);
+    return usage ? 2 : 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

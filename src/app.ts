@@ -1,0 +1,26 @@
+import { Hono } from "hono";
+import { requestId } from "hono/request-id";
+import { type HonoEnv, parseConfig } from "./env.ts";
+import { ApiError, renderError, toApiError } from "./errors.ts";
+import { logRequests } from "./logging.ts";
+import { checkoutSessionRoutes } from "./routes/checkout-sessions.ts";
+import { healthRoutes } from "./routes/health.ts";
+
+export function createApp() {
+  const app = new Hono<HonoEnv>();
+
+  // A caller's X-Request-Id is kept when it is short and plain; otherwise a new one is made.
+  app.use(requestId({ headerName: "X-Request-Id", limitLength: 128 }));
+  app.use(logRequests);
+  app.use(async (c, next) => {
+    c.set("config", parseConfig(c.env));
+    await next();
+  });
+
+  app.route("/", healthRoutes);
+  app.route("/api/v1", checkoutSessionRoutes);
+
+  app.notFound((c) => renderError(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path.slice(0, 200)}`)));
+  app.onError((err, c) => renderError(c, toApiError(err)));
+  return app;
+}

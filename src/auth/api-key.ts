@@ -1,0 +1,40 @@
+import { z } from "zod";
+import { API_KEY_PATTERN, sha256Hex } from "../apps/keys.ts";
+import type { AppRecord, KeyRecord } from "../apps/records.ts";
+import { findApp, findKeyByDigest } from "../apps/store.ts";
+import { ApiError } from "../errors.ts";
+
+const clientIdSchema = z.uuid();
+const keyTypeHeaderSchema = z.enum(["read", "write"]);
+
+const INVALID_KEY = "X-API-KEY is not a valid API key for this X-CLIENT-ID and X-API-KEY-TYPE";
+
+export interface VerifiedApiKey {
+  app: AppRecord;
+  key: KeyRecord;
+}
+
+/**
+ * Verifies the three API-key headers against KV. The key is looked up by its SHA-256 digest,
+ * so the comparison never runs over the secret itself and its timing says nothing about which
+ * part of a key was right. Unknown key, another app's key and a wrong type all get the same
+ * answer, so a caller learns nothing about keys it does not hold.
+ */
+export async function verifyApiKey(kv: KVNamespace, headers: Headers): Promise<VerifiedApiKey> {
+  const apiKey = headers.get("X-API-KEY") ?? "";
+  const keyType = keyTypeHeaderSchema.safeParse(headers.get("X-API-KEY-TYPE"));
+  if (!keyType.success) throw new ApiError("unauthorized", "X-API-KEY-TYPE must be read or write");
+  const clientId = clientIdSchema.safeParse(headers.get("X-CLIENT-ID"));
+  if (!clientId.success) throw new ApiError("unauthorized", "X-CLIENT-ID must be the app's UUID");
+  if (!API_KEY_PATTERN.test(apiKey)) throw new ApiError("unauthorized", "X-API-KEY is not a well-formed API key");
+
+  const key = await findKeyByDigest(kv, await sha256Hex(apiKey));
+  if (!key || key.appId !== clientId.data || key.type !== keyType.data) {
+    throw new ApiError("unauthorized", INVALID_KEY);
+  }
+  if (key.revokedAt !== null) throw new ApiError("unauthorized", "This API key has been revoked");
+
+  const app = await findApp(kv, key.appId);
+  if (!app || app.status !== "active") throw new ApiError("forbidden", "This app is disabled");
+  return { app, key };
+}

@@ -1,0 +1,50 @@
+import type { MiddlewareHandler } from "hono";
+import type { HonoEnv } from "../env.ts";
+import { ApiError } from "../errors.ts";
+import { verifyApiKey } from "./api-key.ts";
+
+export interface AuthOptions {
+  /** The route writes: read keys are refused with 403. */
+  write: boolean;
+}
+
+/**
+ * Checks the caller's credentials and puts the app and credential on the context. Options are
+ * checked here, once, when the route is built.
+ */
+export function authenticate(options: AuthOptions): MiddlewareHandler<HonoEnv> {
+  if (typeof options.write !== "boolean") throw new TypeError("authenticate: write must be a boolean");
+
+  return async function authenticateCaller(c, next) {
+    const headers = c.req.raw.headers;
+    const hasApiKey = headers.has("X-API-KEY");
+    const hasToken = headers.has("Authorization");
+
+    if (hasApiKey && hasToken) {
+      throw new ApiError("unauthorized", "Send either an API key or an Authorization token, not both");
+    }
+    if (!hasApiKey && !hasToken) {
+      throw new ApiError(
+        "unauthorized",
+        "Missing credentials: send X-API-KEY, X-API-KEY-TYPE and X-CLIENT-ID from your server",
+      );
+    }
+    if (hasToken) {
+      throw new ApiError("unauthorized", "Access tokens are not accepted on this route yet; use an API key");
+    }
+    if (headers.has("Origin")) {
+      throw new ApiError(
+        "forbidden",
+        "API keys must never be used from a browser (this request carries an Origin header); call this API from your server",
+      );
+    }
+
+    const { app, key } = await verifyApiKey(c.env.APPS, headers);
+    if (options.write && key.type !== "write") {
+      throw new ApiError("forbidden", "A read API key may not do this; use a write API key");
+    }
+    c.set("app", app);
+    c.set("credential", { kind: "api_key", keyId: key.id, keyType: key.type });
+    await next();
+  };
+}

@@ -1,0 +1,187 @@
+/** D1 queries over checkout_sessions and tenant_customers. The only place with SQL. */
+
+export type CheckoutStatus = "pending" | "open" | "complete" | "expired";
+export type CheckoutMode = "payment" | "subscription" | "setup";
+
+export interface CheckoutRecord {
+  id: string;
+  hash: string;
+  appId: string;
+  tenantId: string | null;
+  livemode: boolean;
+  stateDigest: string;
+  requestFingerprint: string;
+  status: CheckoutStatus;
+  paymentStatus: string | null;
+  stripeSessionId: string | null;
+  stripeUrl: string | null;
+  stripeAccount: string | null;
+  stripeCustomerId: string | null;
+  mode: CheckoutMode;
+  price: string;
+  quantity: number;
+  taxRate: string;
+  allowedCountry: string;
+  paymentMethod: string;
+  billingAddressCollection: boolean;
+  reverseCharge: boolean;
+  createdAt: number;
+  updatedAt: number;
+  expiresAt: number;
+  openedAt: number | null;
+  completedAt: number | null;
+}
+
+interface CheckoutRow {
+  id: string;
+  hash: string;
+  app_id: string;
+  tenant_id: string | null;
+  livemode: number;
+  state_digest: string;
+  request_fingerprint: string;
+  status: CheckoutStatus;
+  payment_status: string | null;
+  stripe_session_id: string | null;
+  stripe_url: string | null;
+  stripe_account: string | null;
+  stripe_customer_id: string | null;
+  mode: CheckoutMode;
+  price: string;
+  quantity: number;
+  tax_rate: string;
+  allowed_country: string;
+  payment_method: string;
+  billing_address_collection: number;
+  reverse_charge: number;
+  created_at: number;
+  updated_at: number;
+  expires_at: number;
+  opened_at: number | null;
+  completed_at: number | null;
+}
+
+function toRecord(row: CheckoutRow): CheckoutRecord {
+  return {
+    id: row.id,
+    hash: row.hash,
+    appId: row.app_id,
+    tenantId: row.tenant_id,
+    livemode: row.livemode === 1,
+    stateDigest: row.state_digest,
+    requestFingerprint: row.request_fingerprint,
+    status: row.status,
+    paymentStatus: row.payment_status,
+    stripeSessionId: row.stripe_session_id,
+    stripeUrl: row.stripe_url,
+    stripeAccount: row.stripe_account,
+    stripeCustomerId: row.stripe_customer_id,
+    mode: row.mode,
+    price: row.price,
+    quantity: row.quantity,
+    taxRate: row.tax_rate,
+    allowedCountry: row.allowed_country,
+    paymentMethod: row.payment_method,
+    billingAddressCollection: row.billing_address_collection === 1,
+    reverseCharge: row.reverse_charge === 1,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+    openedAt: row.opened_at,
+    completedAt: row.completed_at,
+  };
+}
+
+export type NewCheckout = Omit<
+  CheckoutRecord,
+  "status" | "paymentStatus" | "stripeSessionId" | "stripeUrl" | "updatedAt" | "openedAt" | "completedAt"
+>;
+
+/**
+ * Reserves (app, livemode, state) with a pending row. Returns false when the triple is taken,
+ * which is how concurrent duplicates find each other: exactly one insert wins.
+ */
+export async function reserveCheckout(db: D1Database, c: NewCheckout): Promise<boolean> {
+  const result = await db
+    .prepare(
+      `INSERT INTO checkout_sessions (
+         id, hash, app_id, tenant_id, livemode, state_digest, request_fingerprint, status,
+         stripe_account, stripe_customer_id, mode, price, quantity, tax_rate, allowed_country,
+         payment_method, billing_address_collection, reverse_charge, created_at, updated_at, expires_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?19)
+       ON CONFLICT (app_id, livemode, state_digest) DO NOTHING`,
+    )
+    .bind(
+      c.id,
+      c.hash,
+      c.appId,
+      c.tenantId,
+      c.livemode ? 1 : 0,
+      c.stateDigest,
+      c.requestFingerprint,
+      c.stripeAccount,
+      c.stripeCustomerId,
+      c.mode,
+      c.price,
+      c.quantity,
+      c.taxRate,
+      c.allowedCountry,
+      c.paymentMethod,
+      c.billingAddressCollection ? 1 : 0,
+      c.reverseCharge ? 1 : 0,
+      c.createdAt,
+      c.expiresAt,
+    )
+    .run();
+  return result.meta.changes === 1;
+}
+
+export async function findCheckoutByState(
+  db: D1Database,
+  appId: string,
+  livemode: boolean,
+  stateDigest: string,
+): Promise<CheckoutRecord | null> {
+  const row = await db
+    .prepare("SELECT * FROM checkout_sessions WHERE app_id = ?1 AND livemode = ?2 AND state_digest = ?3")
+    .bind(appId, livemode ? 1 : 0, stateDigest)
+    .first<CheckoutRow>();
+  return row ? toRecord(row) : null;
+}
+
+/** Records Stripe's session on a pending row. Returns false if another request already did. */
+export async function markCheckoutOpen(
+  db: D1Database,
+  id: string,
+  session: { stripeSessionId: string; stripeUrl: string },
+  now: number,
+): Promise<boolean> {
+  const result = await db
+    .prepare(
+      `UPDATE checkout_sessions SET status = 'open', stripe_session_id = ?2, stripe_url = ?3, updated_at = ?4
+       WHERE id = ?1 AND status = 'pending'`,
+    )
+    .bind(id, session.stripeSessionId, session.stripeUrl, now)
+    .run();
+  return result.meta.changes === 1;
+}
+
+/** Frees a state whose Stripe call was refused, so nothing claims a session that does not exist. */
+export async function deletePendingCheckout(db: D1Database, id: string): Promise<void> {
+  await db.prepare("DELETE FROM checkout_sessions WHERE id = ?1 AND status = 'pending'").bind(id).run();
+}
+
+export async function findTenantCustomer(
+  db: D1Database,
+  appId: string,
+  tenantId: string,
+  livemode: boolean,
+): Promise<string | null> {
+  const row = await db
+    .prepare(
+      "SELECT stripe_customer_id FROM tenant_customers WHERE app_id = ?1 AND tenant_id = ?2 AND livemode = ?3",
+    )
+    .bind(appId, tenantId, livemode ? 1 : 0)
+    .first<{ stripe_customer_id: string }>();
+  return row?.stripe_customer_id ?? null;
+}

@@ -1,0 +1,96 @@
+import { z } from "zod";
+import type { AppRecord } from "./apps/records.ts";
+import { ApiError } from "./errors.ts";
+
+/** Bindings as declared in wrangler.toml, plus the secrets from `.dev.vars` / `wrangler secret`. */
+export interface Bindings {
+  APPS: KVNamespace;
+  DB: D1Database;
+  PUBLIC_BASE_URL?: string;
+  STRIPE_API_BASE_URL?: string;
+  CHECKOUT_EXPIRES_MINUTES?: string;
+  STRIPE_TIMEOUT_MS?: string;
+  STRIPE_MAX_NETWORK_RETRIES?: string;
+  STRIPE_SECRET_KEY_TEST?: string;
+  STRIPE_SECRET_KEY_LIVE?: string;
+  STRIPE_WEBHOOK_SECRET_TEST?: string;
+  STRIPE_WEBHOOK_SECRET_LIVE?: string;
+}
+
+export interface Credential {
+  kind: "api_key";
+  keyId: string;
+  keyType: "read" | "write";
+}
+
+export interface Variables {
+  requestId: string;
+  app?: AppRecord;
+  credential?: Credential;
+  config: Config;
+}
+
+export type HonoEnv = { Bindings: Bindings; Variables: Variables };
+
+const httpOrigin = z
+  .url({ protocol: /^https?$/ })
+  .transform((value) => new URL(value))
+  .refine((url) => url.pathname === "/" && !url.search && !url.hash, "must be an origin without a path")
+  .transform((url) => url.origin);
+
+const intInRange = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .optional()
+    .transform((value) => value ?? fallback);
+
+const configSchema = z.object({
+  PUBLIC_BASE_URL: httpOrigin,
+  STRIPE_API_BASE_URL: httpOrigin.optional().transform((value) => value ?? "https://api.stripe.com"),
+  CHECKOUT_EXPIRES_MINUTES: intInRange(30, 1440, 60),
+  STRIPE_TIMEOUT_MS: intInRange(100, 60_000, 8_000),
+  STRIPE_MAX_NETWORK_RETRIES: intInRange(0, 5, 1),
+});
+
+export type Config = z.output<typeof configSchema>;
+
+/**
+ * Parses the vars once per request (cheap, and a var changed by a deploy takes effect at once).
+ * A missing or malformed var is our fault: 500 with an error that names it, never a guess.
+ */
+export function parseConfig(env: Bindings): Config {
+  const result = configSchema.safeParse({
+    PUBLIC_BASE_URL: env.PUBLIC_BASE_URL,
+    STRIPE_API_BASE_URL: env.STRIPE_API_BASE_URL || undefined,
+    CHECKOUT_EXPIRES_MINUTES: env.CHECKOUT_EXPIRES_MINUTES || undefined,
+    STRIPE_TIMEOUT_MS: env.STRIPE_TIMEOUT_MS || undefined,
+    STRIPE_MAX_NETWORK_RETRIES: env.STRIPE_MAX_NETWORK_RETRIES || undefined,
+  });
+  if (!result.success) {
+    const names = [...new Set(result.error.issues.map((issue) => String(issue.path[0])))];
+    throw new ApiError(
+      "internal",
+      `Service misconfigured: the variable ${names.join(", ")} is missing or malformed`,
+    );
+  }
+  return result.data;
+}
+
+const SECRET_KEY_PATTERN = { test: /^(sk|rk)_test_\w+$/, live: /^(sk|rk)_live_\w+$/ } as const;
+
+/** The Stripe secret key for a mode; a missing or wrong-mode key is named, never shown. */
+export function stripeSecretKey(env: Bindings, livemode: boolean): string {
+  const name = livemode ? "STRIPE_SECRET_KEY_LIVE" : "STRIPE_SECRET_KEY_TEST";
+  const value = env[name];
+  const pattern = SECRET_KEY_PATTERN[livemode ? "live" : "test"];
+  if (!value || !pattern.test(value)) {
+    throw new ApiError(
+      "internal",
+      `Service misconfigured: the secret ${name} is missing or is not a ${livemode ? "live" : "test"}-mode Stripe key`,
+    );
+  }
+  return value;
+}

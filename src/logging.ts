@@ -1,0 +1,25 @@
+import type { MiddlewareHandler } from "hono";
+import type { HonoEnv } from "./env.ts";
+
+/**
+ * One JSON line per request. Only fields chosen here are logged: never headers, bodies,
+ * query strings (the payment page's carries the state) or error texts of callers.
+ */
+export const logRequests: MiddlewareHandler<HonoEnv> = async function logRequests(c, next) {
+  const started = Date.now();
+  await next();
+  const line: Record<string, unknown> = {
+    requestId: c.get("requestId"),
+    method: c.req.method,
+    route: c.req.routePath,
+    status: c.res.status,
+    durationMs: Date.now() - started,
+    appId: c.get("app")?.id ?? null,
+  };
+  const failure = c.error;
+  if (failure && c.res.status >= 500) {
+    const cause = failure.cause instanceof Error ? failure.cause : failure;
+    line.error = `${cause.name}: ${cause.message}`.slice(0, 500);
+  }
+  console.log(JSON.stringify(line));
+};

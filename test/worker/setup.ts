@@ -1,0 +1,24 @@
+import { applyD1Migrations } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, expect } from "vitest";
+import { STRIPE_ORIGIN, stripe, unexpectedRequests } from "./helpers/stripe.ts";
+
+await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+
+// The worker runs in this isolate, so its fetch is this one: Stripe's origin goes to the
+// double (the real SDK still builds the real HTTP requests), and anything else fails loudly.
+globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+  const request = new Request(input, init);
+  if (new URL(request.url).origin === STRIPE_ORIGIN) return stripe.handle(request);
+  unexpectedRequests.push(`${request.method} ${request.url}`);
+  throw new Error(`Unexpected outbound request: ${request.method} ${request.url}`);
+};
+
+beforeEach(() => {
+  stripe.reset();
+  unexpectedRequests.length = 0;
+});
+
+afterEach(() => {
+  expect(unexpectedRequests, "outbound requests that no test expected").toEqual([]);
+});

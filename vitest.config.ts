@@ -1,0 +1,46 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  return {
+    test: {
+      projects: [
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  PUBLIC_BASE_URL: "https://pay.example.test",
+                  STRIPE_API_BASE_URL: "http://stripe.test",
+                  STRIPE_TIMEOUT_MS: "300",
+                  STRIPE_MAX_NETWORK_RETRIES: "1",
+                  STRIPE_SECRET_KEY_TEST: "sk_test_double_0123456789",
+                  STRIPE_SECRET_KEY_LIVE: "sk_live_double_0123456789",
+                  STRIPE_WEBHOOK_SECRET_TEST: "whsec_test_double",
+                  STRIPE_WEBHOOK_SECRET_LIVE: "whsec_live_double",
+                },
+              },
+            }),
+          ],
+          test: {
+            name: "worker",
+            include: ["test/worker/**/*.test.ts"],
+            setupFiles: ["./test/worker/setup.ts"],
+          },
+        },
+        {
+          test: {
+            name: "node",
+            environment: "node",
+            include: ["test/node/**/*.test.ts"],
+            testTimeout: 60_000,
+          },
+        },
+      ],
+    },
+  };
+});
