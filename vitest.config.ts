@@ -6,6 +6,8 @@ export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
     test: {
+      // The worker logs a JSON line per request; show them only for tests that fail.
+      silent: "passed-only",
       projects: [
         {
           plugins: [

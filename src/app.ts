@@ -20,7 +20,12 @@ export function createApp() {
   app.route("/", healthRoutes);
   app.route("/api/v1", checkoutSessionRoutes);
 
-  app.notFound((c) => renderError(c, new ApiError("not_found", `No route for ${c.req.method} ${c.req.path.slice(0, 200)}`)));
+  app.notFound((c) =>
+    renderError(
+      c,
+      new ApiError("not_found", `No route for ${c.req.method} ${c.req.path.slice(0, 200)}`),
+    ),
+  );
   app.onError((err, c) => renderError(c, toApiError(err)));
   return app;
 }

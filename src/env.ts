@@ -35,7 +35,10 @@ export type HonoEnv = { Bindings: Bindings; Variables: Variables };
 const httpOrigin = z
   .url({ protocol: /^https?$/ })
   .transform((value) => new URL(value))
-  .refine((url) => url.pathname === "/" && !url.search && !url.hash, "must be an origin without a path")
+  .refine(
+    (url) => url.pathname === "/" && !url.search && !url.hash,
+    "must be an origin without a path",
+  )
   .transform((url) => url.origin);
 
 const intInRange = (min: number, max: number, fallback: number) =>
@@ -49,7 +52,9 @@ const intInRange = (min: number, max: number, fallback: number) =>
 
 const configSchema = z.object({
   PUBLIC_BASE_URL: httpOrigin,
-  STRIPE_API_BASE_URL: httpOrigin.optional().transform((value) => value ?? "https://api.stripe.com"),
+  STRIPE_API_BASE_URL: httpOrigin
+    .optional()
+    .transform((value) => value ?? "https://api.stripe.com"),
   CHECKOUT_EXPIRES_MINUTES: intInRange(30, 1440, 60),
   STRIPE_TIMEOUT_MS: intInRange(100, 60_000, 8_000),
   STRIPE_MAX_NETWORK_RETRIES: intInRange(0, 5, 1),

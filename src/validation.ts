@@ -1,6 +1,5 @@
 import { zValidator } from "@hono/zod-validator";
-import type { MiddlewareHandler } from "hono";
-import type { ValidationTargets } from "hono";
+import type { MiddlewareHandler, ValidationTargets } from "hono";
 import type { z } from "zod";
 import type { HonoEnv } from "./env.ts";
 import { ApiError } from "./errors.ts";
@@ -12,7 +11,10 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
 }
 
 /** zValidator wrapped once, so every validation failure goes through the one error path. */
-export function validate<T extends z.ZodType, Target extends keyof ValidationTargets>(target: Target, schema: T) {
+export function validate<T extends z.ZodType, Target extends keyof ValidationTargets>(
+  target: Target,
+  schema: T,
+) {
   return zValidator(target, schema, (result) => {
     if (!result.success) throw new ApiError("bad_request", describeIssues(result.error.issues));
   });

@@ -93,7 +93,16 @@ const KNOWN_SESSION_PARAMS = [
   /^tax_id_collection\[(enabled|required)\]$/,
 ];
 
-const PAYMENT_METHOD_TYPES = new Set(["card", "sepa_debit", "paypal", "klarna", "ideal", "bancontact", "eps", "p24"]);
+const PAYMENT_METHOD_TYPES = new Set([
+  "card",
+  "sepa_debit",
+  "paypal",
+  "klarna",
+  "ideal",
+  "bancontact",
+  "eps",
+  "p24",
+]);
 
 class StripeRefusal extends Error {
   readonly status: number;
@@ -101,7 +110,13 @@ class StripeRefusal extends Error {
   readonly type: string;
   readonly code: string | undefined;
 
-  constructor(status: number, message: string, param?: string, type = "invalid_request_error", code?: string) {
+  constructor(
+    status: number,
+    message: string,
+    param?: string,
+    type = "invalid_request_error",
+    code?: string,
+  ) {
     super(message);
     this.status = status;
     this.param = param;
@@ -112,7 +127,13 @@ class StripeRefusal extends Error {
 
 function randomId(prefix: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(18));
-  return prefix + Array.from(bytes, (b) => "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[b % 62]).join("");
+  return (
+    prefix +
+    Array.from(
+      bytes,
+      (b) => "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[b % 62],
+    ).join("")
+  );
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
@@ -124,13 +145,21 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 
 function refusalResponse(err: StripeRefusal): Response {
   return json(err.status, {
-    error: { type: err.type, message: err.message, ...(err.param ? { param: err.param } : {}), ...(err.code ? { code: err.code } : {}) },
+    error: {
+      type: err.type,
+      message: err.message,
+      ...(err.param ? { param: err.param } : {}),
+      ...(err.code ? { code: err.code } : {}),
+    },
   });
 }
 
 function abortable(signal: AbortSignal | undefined, maxMs: number): Promise<never> {
   return new Promise((_, reject) => {
-    const timer = setTimeout(() => reject(new TypeError("stripe double: hung request released")), maxMs);
+    const timer = setTimeout(
+      () => reject(new TypeError("stripe double: hung request released")),
+      maxMs,
+    );
     signal?.addEventListener("abort", () => {
       clearTimeout(timer);
       reject(signal.reason ?? new DOMException("aborted", "AbortError"));
@@ -141,9 +170,15 @@ function abortable(signal: AbortSignal | undefined, maxMs: number): Promise<neve
 export class StripeDouble {
   readonly requests: RecordedRequest[] = [];
   readonly sessions = new Map<string, DoubleSession>();
-  readonly customers = new Map<string, { id: string; livemode: boolean; account: string | null; tax_exempt: string }>();
+  readonly customers = new Map<
+    string,
+    { id: string; livemode: boolean; account: string | null; tax_exempt: string }
+  >();
   private readonly faults: Fault[] = [];
-  private readonly idempotent = new Map<string, { body: string; status: number; payload: unknown }>();
+  private readonly idempotent = new Map<
+    string,
+    { body: string; status: number; payload: unknown }
+  >();
   private readonly options: Required<StripeDoubleOptions>;
 
   constructor(options: StripeDoubleOptions = {}) {
@@ -181,7 +216,13 @@ export class StripeDouble {
 
   async handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    const form = Object.fromEntries(new URLSearchParams(request.method === "GET" ? url.search : new TextDecoder().decode(await request.arrayBuffer())));
+    const form = Object.fromEntries(
+      new URLSearchParams(
+        request.method === "GET"
+          ? url.search
+          : new TextDecoder().decode(await request.arrayBuffer()),
+      ),
+    );
     const headers: Record<string, string> = {};
     request.headers.forEach((value, name) => {
       headers[name.toLowerCase()] = value;
@@ -203,7 +244,10 @@ export class StripeDouble {
     return response;
   }
 
-  private async applyFault(fault: Fault, signal: AbortSignal | undefined): Promise<Response | null> {
+  private async applyFault(
+    fault: Fault,
+    signal: AbortSignal | undefined,
+  ): Promise<Response | null> {
     switch (fault.kind) {
       case "delay":
         await new Promise((r) => setTimeout(r, fault.ms));
@@ -213,20 +257,37 @@ export class StripeDouble {
       case "network":
         throw new TypeError("Network connection lost.");
       case "garbage":
-        return new Response("<html>502 Bad Gateway</html>", { status: 200, headers: { "Content-Type": "text/html" } });
+        return new Response("<html>502 Bad Gateway</html>", {
+          status: 200,
+          headers: { "Content-Type": "text/html" },
+        });
       case "status":
         return json(
           fault.status,
-          { error: { type: fault.type ?? (fault.status === 429 ? "rate_limit_error" : "api_error"), message: `stripe double: injected ${fault.status}` } },
-          fault.shouldRetry === undefined ? {} : { "Stripe-Should-Retry": String(fault.shouldRetry) },
+          {
+            error: {
+              type: fault.type ?? (fault.status === 429 ? "rate_limit_error" : "api_error"),
+              message: `stripe double: injected ${fault.status}`,
+            },
+          },
+          fault.shouldRetry === undefined
+            ? {}
+            : { "Stripe-Should-Retry": String(fault.shouldRetry) },
         );
     }
   }
 
-  private async route(method: string, path: string, headers: Record<string, string>, form: Record<string, string>): Promise<Response> {
+  private async route(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    form: Record<string, string>,
+  ): Promise<Response> {
     const key = /^Bearer ((sk|rk)_(test|live)_\w+)$/.exec(headers.authorization ?? "");
     if (!key) {
-      return json(401, { error: { type: "invalid_request_error", message: "Invalid API Key provided" } });
+      return json(401, {
+        error: { type: "invalid_request_error", message: "Invalid API Key provided" },
+      });
     }
     const livemode = key[3] === "live";
     const account = headers["stripe-account"] ?? null;
@@ -238,11 +299,21 @@ export class StripeDouble {
       if (session?.[1]) {
         const found = this.sessions.get(session[1]);
         if (!found || found.livemode !== livemode || found.account !== account) {
-          throw new StripeRefusal(404, `No such checkout.session: '${session[1]}'`, "id", "invalid_request_error", "resource_missing");
+          throw new StripeRefusal(
+            404,
+            `No such checkout.session: '${session[1]}'`,
+            "id",
+            "invalid_request_error",
+            "resource_missing",
+          );
         }
         if (method === "GET" && !session[2]) return json(200, this.publicSession(found));
         if (method === "POST" && session[2]) {
-          if (found.status !== "open") throw new StripeRefusal(400, "Only Checkout Sessions with a status in [\"open\"] can be expired.");
+          if (found.status !== "open")
+            throw new StripeRefusal(
+              400,
+              'Only Checkout Sessions with a status in ["open"] can be expired.',
+            );
           found.status = "expired";
           found.url = null;
           return json(200, this.publicSession(found));
@@ -250,7 +321,9 @@ export class StripeDouble {
       }
       const customer = /^\/v1\/customers\/([^/]+)$/.exec(path);
       if (method === "POST" && customer?.[1]) {
-        return this.idempotently(headers, form, () => this.updateCustomer(customer[1] ?? "", form, livemode, account));
+        return this.idempotently(headers, form, () =>
+          this.updateCustomer(customer[1] ?? "", form, livemode, account),
+        );
       }
       throw new StripeRefusal(404, `Unrecognized request URL (${method}: ${path}).`);
     } catch (err) {
@@ -259,14 +332,23 @@ export class StripeDouble {
     }
   }
 
-  private idempotently(headers: Record<string, string>, form: Record<string, string>, create: () => { status: number; payload: unknown }): Response {
+  private idempotently(
+    headers: Record<string, string>,
+    form: Record<string, string>,
+    create: () => { status: number; payload: unknown },
+  ): Response {
     const key = headers["idempotency-key"];
     const body = JSON.stringify(Object.entries(form).sort());
     if (key) {
       const seen = this.idempotent.get(key);
       if (seen) {
         if (seen.body !== body) {
-          throw new StripeRefusal(400, `Keys for idempotent requests can only be used with the same parameters they were first used with.`, undefined, "idempotency_error");
+          throw new StripeRefusal(
+            400,
+            `Keys for idempotent requests can only be used with the same parameters they were first used with.`,
+            undefined,
+            "idempotency_error",
+          );
         }
         return json(seen.status, seen.payload, { "Idempotent-Replayed": "true" });
       }
@@ -277,60 +359,139 @@ export class StripeDouble {
     return json(result.status, result.payload);
   }
 
-  private createSession(form: Record<string, string>, livemode: boolean, account: string | null): { status: number; payload: unknown } {
+  private createSession(
+    form: Record<string, string>,
+    livemode: boolean,
+    account: string | null,
+  ): { status: number; payload: unknown } {
     for (const name of Object.keys(form)) {
       if (!KNOWN_SESSION_PARAMS.some((pattern) => pattern.test(name))) {
-        throw new StripeRefusal(400, `Received unknown parameter: ${name}`, name, "invalid_request_error", "parameter_unknown");
+        throw new StripeRefusal(
+          400,
+          `Received unknown parameter: ${name}`,
+          name,
+          "invalid_request_error",
+          "parameter_unknown",
+        );
       }
     }
     const mode = form.mode;
     if (!mode || !["payment", "subscription", "setup"].includes(mode)) {
-      throw new StripeRefusal(400, "Invalid mode: must be one of payment, setup, or subscription", "mode");
+      throw new StripeRefusal(
+        400,
+        "Invalid mode: must be one of payment, setup, or subscription",
+        "mode",
+      );
     }
     for (const param of ["success_url", "cancel_url"]) {
       const value = form[param];
-      if (!value || !/^https?:\/\//.test(value)) throw new StripeRefusal(400, `Not a valid URL`, param);
+      if (!value || !/^https?:\/\//.test(value))
+        throw new StripeRefusal(400, `Not a valid URL`, param);
     }
     const now = Math.floor(Date.now() / 1000);
     const expiresAt = form.expires_at ? Number(form.expires_at) : now + 24 * 3600;
-    if (!Number.isInteger(expiresAt) || expiresAt < now + 30 * 60 - 5 || expiresAt > now + 24 * 3600) {
-      throw new StripeRefusal(400, "The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation.", "expires_at");
+    if (
+      !Number.isInteger(expiresAt) ||
+      expiresAt < now + 30 * 60 - 5 ||
+      expiresAt > now + 24 * 3600
+    ) {
+      throw new StripeRefusal(
+        400,
+        "The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation.",
+        "expires_at",
+      );
     }
-    const methods = Object.entries(form).filter(([k]) => k.startsWith("allowed_payment_method_types[")).map(([, v]) => v);
+    const methods = Object.entries(form)
+      .filter(([k]) => k.startsWith("allowed_payment_method_types["))
+      .map(([, v]) => v);
     for (const type of methods) {
-      if (type === "sofort") throw new StripeRefusal(400, "The payment method `sofort` is no longer supported.", "allowed_payment_method_types");
-      if (!PAYMENT_METHOD_TYPES.has(type)) throw new StripeRefusal(400, `Invalid payment method type: ${type}`, "allowed_payment_method_types");
+      if (type === "sofort")
+        throw new StripeRefusal(
+          400,
+          "The payment method `sofort` is no longer supported.",
+          "allowed_payment_method_types",
+        );
+      if (!PAYMENT_METHOD_TYPES.has(type))
+        throw new StripeRefusal(
+          400,
+          `Invalid payment method type: ${type}`,
+          "allowed_payment_method_types",
+        );
     }
 
     const customer = form.customer ?? null;
     if (customer) {
       const known = this.customers.get(customer);
       if (!known || known.livemode !== livemode || known.account !== account) {
-        throw new StripeRefusal(400, `No such customer: '${customer}'`, "customer", "invalid_request_error", "resource_missing");
+        throw new StripeRefusal(
+          400,
+          `No such customer: '${customer}'`,
+          "customer",
+          "invalid_request_error",
+          "resource_missing",
+        );
       }
     } else if (Object.keys(form).some((k) => k.startsWith("customer_update["))) {
-      throw new StripeRefusal(400, "customer_update can only be used with customer.", "customer_update");
+      throw new StripeRefusal(
+        400,
+        "customer_update can only be used with customer.",
+        "customer_update",
+      );
     }
     if (form.customer_creation && (mode === "subscription" || customer)) {
-      throw new StripeRefusal(400, "customer_creation can only be used in payment and setup mode without customer.", "customer_creation");
+      throw new StripeRefusal(
+        400,
+        "customer_creation can only be used in payment and setup mode without customer.",
+        "customer_creation",
+      );
     }
 
     if (mode === "setup") {
-      if (form["line_items[0][price]"]) throw new StripeRefusal(400, "You cannot pass `line_items` in `setup` mode.", "line_items");
-      if (!customer) throw new StripeRefusal(400, "A customer is required in setup mode for this integration.", "customer");
+      if (form["line_items[0][price]"])
+        throw new StripeRefusal(400, "You cannot pass `line_items` in `setup` mode.", "line_items");
+      if (!customer)
+        throw new StripeRefusal(
+          400,
+          "A customer is required in setup mode for this integration.",
+          "customer",
+        );
       if (Object.keys(form).some((k) => k.startsWith("shipping_address_collection["))) {
-        throw new StripeRefusal(400, "shipping_address_collection is not supported in setup mode.", "shipping_address_collection");
+        throw new StripeRefusal(
+          400,
+          "shipping_address_collection is not supported in setup mode.",
+          "shipping_address_collection",
+        );
       }
     } else {
       const priceId = form["line_items[0][price]"];
-      if (!priceId) throw new StripeRefusal(400, "You must provide `line_items` in `payment` or `subscription` mode.", "line_items");
+      if (!priceId)
+        throw new StripeRefusal(
+          400,
+          "You must provide `line_items` in `payment` or `subscription` mode.",
+          "line_items",
+        );
       const price = this.options.prices[priceId];
-      if (!price) throw new StripeRefusal(400, `No such price: '${priceId}'`, "line_items[0][price]", "invalid_request_error", "resource_missing");
+      if (!price)
+        throw new StripeRefusal(
+          400,
+          `No such price: '${priceId}'`,
+          "line_items[0][price]",
+          "invalid_request_error",
+          "resource_missing",
+        );
       if (mode === "payment" && price.recurring) {
-        throw new StripeRefusal(400, "You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.", "line_items[0][price]");
+        throw new StripeRefusal(
+          400,
+          "You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.",
+          "line_items[0][price]",
+        );
       }
       if (mode === "subscription" && !price.recurring) {
-        throw new StripeRefusal(400, "You must provide at least one recurring price in `subscription` mode when using prices.", "line_items[0][price]");
+        throw new StripeRefusal(
+          400,
+          "You must provide at least one recurring price in `subscription` mode when using prices.",
+          "line_items[0][price]",
+        );
       }
       const quantity = Number(form["line_items[0][quantity]"]);
       if (!Number.isInteger(quantity) || quantity < 1 || quantity > 999_999) {
@@ -338,14 +499,31 @@ export class StripeDouble {
       }
       for (const [k, v] of Object.entries(form)) {
         if (k.startsWith("line_items[0][tax_rates][") && !this.options.taxRates.includes(v)) {
-          throw new StripeRefusal(400, `No such tax rate: '${v}'`, "line_items[0][tax_rates][0]", "invalid_request_error", "resource_missing");
+          throw new StripeRefusal(
+            400,
+            `No such tax rate: '${v}'`,
+            "line_items[0][tax_rates][0]",
+            "invalid_request_error",
+            "resource_missing",
+          );
         }
       }
       if (methods.includes("sepa_debit") && price.currency !== "eur") {
-        throw new StripeRefusal(400, `The payment method type provided: sepa_debit is invalid. This payment method is available to Checkout Sessions with currency eur, but this session has currency ${price.currency}.`, "allowed_payment_method_types");
+        throw new StripeRefusal(
+          400,
+          `The payment method type provided: sepa_debit is invalid. This payment method is available to Checkout Sessions with currency eur, but this session has currency ${price.currency}.`,
+          "allowed_payment_method_types",
+        );
       }
-      if (mode === "subscription" && Object.keys(form).some((k) => k.startsWith("invoice_creation["))) {
-        throw new StripeRefusal(400, "invoice_creation can only be used in payment mode.", "invoice_creation");
+      if (
+        mode === "subscription" &&
+        Object.keys(form).some((k) => k.startsWith("invoice_creation["))
+      ) {
+        throw new StripeRefusal(
+          400,
+          "invoice_creation can only be used in payment mode.",
+          "invoice_creation",
+        );
       }
     }
 
@@ -377,13 +555,25 @@ export class StripeDouble {
     return { status: 200, payload: this.publicSession(session) };
   }
 
-  private updateCustomer(id: string, form: Record<string, string>, livemode: boolean, account: string | null): { status: number; payload: unknown } {
+  private updateCustomer(
+    id: string,
+    form: Record<string, string>,
+    livemode: boolean,
+    account: string | null,
+  ): { status: number; payload: unknown } {
     const customer = this.customers.get(id);
     if (!customer || customer.livemode !== livemode || customer.account !== account) {
-      throw new StripeRefusal(404, `No such customer: '${id}'`, "id", "invalid_request_error", "resource_missing");
+      throw new StripeRefusal(
+        404,
+        `No such customer: '${id}'`,
+        "id",
+        "invalid_request_error",
+        "resource_missing",
+      );
     }
     for (const name of Object.keys(form)) {
-      if (name !== "tax_exempt") throw new StripeRefusal(400, `Received unknown parameter: ${name}`, name);
+      if (name !== "tax_exempt")
+        throw new StripeRefusal(400, `Received unknown parameter: ${name}`, name);
     }
     if (form.tax_exempt) customer.tax_exempt = form.tax_exempt;
     return { status: 200, payload: { object: "customer", ...customer } };

@@ -18,7 +18,9 @@ export const kvKeys = {
   keyById: (keyId: string) => `keyid:${keyId}`,
 } as const;
 
-export const stripeAccountId = z.string().regex(/^acct_[A-Za-z0-9]{1,64}$/, "must be a Stripe account id (acct_…)");
+export const stripeAccountId = z
+  .string()
+  .regex(/^acct_[A-Za-z0-9]{1,64}$/, "must be a Stripe account id (acct_…)");
 
 /** https anywhere; plain http only for loopback hosts, for local development. */
 export const returnUrl = z.url({ protocol: /^https?$/ }).refine((value) => {

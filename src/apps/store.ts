@@ -1,6 +1,16 @@
-import { type AppRecord, appRecordSchema, type KeyRecord, keyRecordSchema, kvKeys } from "./records.ts";
+import {
+  type AppRecord,
+  appRecordSchema,
+  type KeyRecord,
+  keyRecordSchema,
+  kvKeys,
+} from "./records.ts";
 
-async function readJson<T>(kv: KVNamespace, key: string, parse: (value: unknown) => T): Promise<T | null> {
+async function readJson<T>(
+  kv: KVNamespace,
+  key: string,
+  parse: (value: unknown) => T,
+): Promise<T | null> {
   const value = await kv.get(key, "json");
   return value === null ? null : parse(value);
 }

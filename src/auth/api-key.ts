@@ -26,7 +26,8 @@ export async function verifyApiKey(kv: KVNamespace, headers: Headers): Promise<V
   if (!keyType.success) throw new ApiError("unauthorized", "X-API-KEY-TYPE must be read or write");
   const clientId = clientIdSchema.safeParse(headers.get("X-CLIENT-ID"));
   if (!clientId.success) throw new ApiError("unauthorized", "X-CLIENT-ID must be the app's UUID");
-  if (!API_KEY_PATTERN.test(apiKey)) throw new ApiError("unauthorized", "X-API-KEY is not a well-formed API key");
+  if (!API_KEY_PATTERN.test(apiKey))
+    throw new ApiError("unauthorized", "X-API-KEY is not a well-formed API key");
 
   const key = await findKeyByDigest(kv, await sha256Hex(apiKey));
   if (!key || key.appId !== clientId.data || key.type !== keyType.data) {
@@ -35,6 +36,6 @@ export async function verifyApiKey(kv: KVNamespace, headers: Headers): Promise<V
   if (key.revokedAt !== null) throw new ApiError("unauthorized", "This API key has been revoked");
 
   const app = await findApp(kv, key.appId);
-  if (!app || app.status !== "active") throw new ApiError("forbidden", "This app is disabled");
+  if (app?.status !== "active") throw new ApiError("forbidden", "This app is disabled");
   return { app, key };
 }

@@ -13,7 +13,8 @@ export interface AuthOptions {
  * checked here, once, when the route is built.
  */
 export function authenticate(options: AuthOptions): MiddlewareHandler<HonoEnv> {
-  if (typeof options.write !== "boolean") throw new TypeError("authenticate: write must be a boolean");
+  if (typeof options.write !== "boolean")
+    throw new TypeError("authenticate: write must be a boolean");
 
   return async function authenticateCaller(c, next) {
     const headers = c.req.raw.headers;
@@ -21,7 +22,10 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<HonoEnv> {
     const hasToken = headers.has("Authorization");
 
     if (hasApiKey && hasToken) {
-      throw new ApiError("unauthorized", "Send either an API key or an Authorization token, not both");
+      throw new ApiError(
+        "unauthorized",
+        "Send either an API key or an Authorization token, not both",
+      );
     }
     if (!hasApiKey && !hasToken) {
       throw new ApiError(
@@ -30,7 +34,10 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<HonoEnv> {
       );
     }
     if (hasToken) {
-      throw new ApiError("unauthorized", "Access tokens are not accepted on this route yet; use an API key");
+      throw new ApiError(
+        "unauthorized",
+        "Access tokens are not accepted on this route yet; use an API key",
+      );
     }
     if (headers.has("Origin")) {
       throw new ApiError(

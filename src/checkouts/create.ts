@@ -36,7 +36,9 @@ const SOFORT_DISCONTINUED =
 /** What identifies "the same request" for one state: every field except state itself. */
 async function fingerprint(tenantId: string | null, body: CreateCheckoutBody): Promise<string> {
   const { state: _state, test: _test, ...rest } = body;
-  const ordered = Object.fromEntries(Object.entries({ ...rest, tenantId }).sort(([a], [b]) => a.localeCompare(b)));
+  const ordered = Object.fromEntries(
+    Object.entries({ ...rest, tenantId }).sort(([a], [b]) => a.localeCompare(b)),
+  );
   return sha256Hex(JSON.stringify(ordered));
 }
 
@@ -46,20 +48,32 @@ async function fingerprint(tenantId: string | null, body: CreateCheckoutBody): P
  * an Idempotency-Key derived from (app, mode, state, parameters), so a retry after any failure
  * reaches the same Stripe session instead of a second one.
  */
-export async function createCheckout(deps: CreateCheckoutDeps, input: CreateCheckoutInput): Promise<CheckoutView> {
+export async function createCheckout(
+  deps: CreateCheckoutDeps,
+  input: CreateCheckoutInput,
+): Promise<CheckoutView> {
   const { app, tenantId, body } = input;
   if (body.paymentMethodType === "sofort") throw new ApiError("bad_request", SOFORT_DISCONTINUED);
   const paymentMethodType = body.paymentMethodType;
 
   const livemode = !body.test;
   if (livemode && !app.liveEnabled) {
-    throw new ApiError("forbidden", "Live mode is not enabled for this app; send \"test\": true or ask the operator to enable live mode");
+    throw new ApiError(
+      "forbidden",
+      'Live mode is not enabled for this app; send "test": true or ask the operator to enable live mode',
+    );
   }
   if (livemode && !deps.config.PUBLIC_BASE_URL.startsWith("https://")) {
-    throw new ApiError("internal", "Service misconfigured: the variable PUBLIC_BASE_URL must be https for live checkouts");
+    throw new ApiError(
+      "internal",
+      "Service misconfigured: the variable PUBLIC_BASE_URL must be https for live checkouts",
+    );
   }
   if (!app.successUrl || !app.cancelUrl) {
-    throw new ApiError("forbidden", "This app has no success and cancel URL configured; the operator must set them first");
+    throw new ApiError(
+      "forbidden",
+      "This app has no success and cancel URL configured; the operator must set them first",
+    );
   }
   const stripe = deps.stripeFor(livemode);
 
@@ -68,7 +82,9 @@ export async function createCheckout(deps: CreateCheckoutDeps, input: CreateChec
   let record = await findCheckoutByState(deps.db, app.id, livemode, stateDigest);
 
   if (!record) {
-    const customerId = tenantId ? await findTenantCustomer(deps.db, app.id, tenantId, livemode) : null;
+    const customerId = tenantId
+      ? await findTenantCustomer(deps.db, app.id, tenantId, livemode)
+      : null;
     if (body.mode === "setup" && !customerId) {
       throw new ApiError(
         "conflict",
@@ -103,7 +119,10 @@ export async function createCheckout(deps: CreateCheckoutDeps, input: CreateChec
   }
 
   if (record.requestFingerprint !== requestFingerprint) {
-    throw new ApiError("conflict", "This state was already used with different parameters; use a new state for a new checkout");
+    throw new ApiError(
+      "conflict",
+      "This state was already used with different parameters; use a new state for a new checkout",
+    );
   }
   if (record.status !== "pending") return toCheckoutView(record, deps.config);
 
@@ -118,7 +137,12 @@ async function openAtStripe(
   app: AppRecord,
 ): Promise<CheckoutView> {
   const idempotencyKey = `checkout-edge-${await sha256Hex(
-    [record.appId, record.livemode ? "live" : "test", record.stateDigest, record.requestFingerprint].join("|"),
+    [
+      record.appId,
+      record.livemode ? "live" : "test",
+      record.stateDigest,
+      record.requestFingerprint,
+    ].join("|"),
   )}`;
   const requestOptions = { idempotencyKey, stripeAccount: record.stripeAccount };
   const params = buildCheckoutSessionParams(body, {
@@ -144,16 +168,38 @@ async function openAtStripe(
     const apiError = toStripeApiError(err, record.livemode);
     // Stripe refused: no session exists, so free the state. Any other failure may have created
     // one, so the pending row stays and a retry with the same state reaches the same session.
-    if (apiError.status === 400 || apiError.status === 409) await deletePendingCheckout(deps.db, record.id);
+    if (apiError.status === 400 || apiError.status === 409)
+      await deletePendingCheckout(deps.db, record.id);
     throw apiError;
   }
 
   const now = deps.now();
-  if (await markCheckoutOpen(deps.db, record.id, { stripeSessionId: session.id, stripeUrl: session.url }, now)) {
-    return toCheckoutView({ ...record, status: "open", stripeSessionId: session.id, stripeUrl: session.url, updatedAt: now }, deps.config);
+  if (
+    await markCheckoutOpen(
+      deps.db,
+      record.id,
+      { stripeSessionId: session.id, stripeUrl: session.url },
+      now,
+    )
+  ) {
+    return toCheckoutView(
+      {
+        ...record,
+        status: "open",
+        stripeSessionId: session.id,
+        stripeUrl: session.url,
+        updatedAt: now,
+      },
+      deps.config,
+    );
   }
   // A concurrent duplicate recorded the session first; answer with exactly what it recorded.
-  const current = await findCheckoutByState(deps.db, record.appId, record.livemode, record.stateDigest);
+  const current = await findCheckoutByState(
+    deps.db,
+    record.appId,
+    record.livemode,
+    record.stateDigest,
+  );
   if (!current || current.status === "pending") throw new ApiError("internal", "Internal error");
   return toCheckoutView(current, deps.config);
 }

@@ -94,7 +94,13 @@ function toRecord(row: CheckoutRow): CheckoutRecord {
 
 export type NewCheckout = Omit<
   CheckoutRecord,
-  "status" | "paymentStatus" | "stripeSessionId" | "stripeUrl" | "updatedAt" | "openedAt" | "completedAt"
+  | "status"
+  | "paymentStatus"
+  | "stripeSessionId"
+  | "stripeUrl"
+  | "updatedAt"
+  | "openedAt"
+  | "completedAt"
 >;
 
 /**
@@ -143,7 +149,9 @@ export async function findCheckoutByState(
   stateDigest: string,
 ): Promise<CheckoutRecord | null> {
   const row = await db
-    .prepare("SELECT * FROM checkout_sessions WHERE app_id = ?1 AND livemode = ?2 AND state_digest = ?3")
+    .prepare(
+      "SELECT * FROM checkout_sessions WHERE app_id = ?1 AND livemode = ?2 AND state_digest = ?3",
+    )
     .bind(appId, livemode ? 1 : 0, stateDigest)
     .first<CheckoutRow>();
   return row ? toRecord(row) : null;
@@ -168,7 +176,10 @@ export async function markCheckoutOpen(
 
 /** Frees a state whose Stripe call was refused, so nothing claims a session that does not exist. */
 export async function deletePendingCheckout(db: D1Database, id: string): Promise<void> {
-  await db.prepare("DELETE FROM checkout_sessions WHERE id = ?1 AND status = 'pending'").bind(id).run();
+  await db
+    .prepare("DELETE FROM checkout_sessions WHERE id = ?1 AND status = 'pending'")
+    .bind(id)
+    .run();
 }
 
 export async function findTenantCustomer(

@@ -1,17 +1,21 @@
+import type { Context } from "hono";
 import { Hono } from "hono";
 import { authenticate } from "../auth/middleware.ts";
 import { createCheckout } from "../checkouts/create.ts";
 import { type HonoEnv, stripeSecretKey } from "../env.ts";
 import { ApiError, successEnvelope } from "../errors.ts";
+import type { CreateCheckoutBody } from "../schemas/checkout.ts";
 import { createCheckoutBodySchema, tenantParamSchema } from "../schemas/checkout.ts";
 import { createStripeGateway } from "../stripe/client.ts";
-import { methodNotAllowed } from "./method-not-allowed.ts";
-import { limitBody } from "./limit-body.ts";
 import { requireJsonBody, validate } from "../validation.ts";
-import type { Context } from "hono";
-import type { CreateCheckoutBody } from "../schemas/checkout.ts";
+import { limitBody } from "./limit-body.ts";
+import { methodNotAllowed } from "./method-not-allowed.ts";
 
-async function respondWithNewCheckout(c: Context<HonoEnv>, tenantId: string | null, body: CreateCheckoutBody) {
+async function respondWithNewCheckout(
+  c: Context<HonoEnv>,
+  tenantId: string | null,
+  body: CreateCheckoutBody,
+) {
   const app = c.get("app");
   if (!app) throw new ApiError("internal", "Internal error");
   const config = c.get("config");

@@ -7,6 +7,9 @@ export const MAX_BODY_BYTES = 8 * 1024;
 export const limitBody = bodyLimit({
   maxSize: MAX_BODY_BYTES,
   onError: () => {
-    throw new ApiError("bad_request", `Request body is too large (at most ${MAX_BODY_BYTES} bytes)`);
+    throw new ApiError(
+      "bad_request",
+      `Request body is too large (at most ${MAX_BODY_BYTES} bytes)`,
+    );
   },
 });

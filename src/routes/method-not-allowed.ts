@@ -6,8 +6,12 @@ import { ApiError } from "../errors.ts";
 export function methodNotAllowed(...allowed: string[]): Handler<HonoEnv> {
   const allow = allowed.join(", ");
   return (c) => {
-    throw new ApiError("method_not_allowed", `Method ${c.req.method} is not allowed here; use ${allow}`, {
-      headers: { Allow: allow },
-    });
+    throw new ApiError(
+      "method_not_allowed",
+      `Method ${c.req.method} is not allowed here; use ${allow}`,
+      {
+        headers: { Allow: allow },
+      },
+    );
   };
 }

@@ -24,16 +24,28 @@ export const createCheckoutBodySchema = z.strictObject(
       .regex(/^txr_[A-Za-z0-9_]{1,250}$/, "taxRate must be a Stripe tax rate id (txr_…)"),
     allowedCountry: z.enum(
       STRIPE_ALLOWED_COUNTRIES,
-      expect("allowedCountry", "an ISO 3166-1 alpha-2 country code in capitals that Stripe accepts, e.g. DE"),
+      expect(
+        "allowedCountry",
+        "an ISO 3166-1 alpha-2 country code in capitals that Stripe accepts, e.g. DE",
+      ),
     ),
-    paymentMethodType: z.enum(["card", "sepa", "sofort"], expect("paymentMethodType", "one of card, sepa, sofort")),
+    paymentMethodType: z.enum(
+      ["card", "sepa", "sofort"],
+      expect("paymentMethodType", "one of card, sepa, sofort"),
+    ),
     billingAddressCollection: z.boolean(expect("billingAddressCollection", "true or false")),
-    mode: z.enum(["payment", "subscription", "setup"], expect("mode", "one of payment, subscription, setup")),
+    mode: z.enum(
+      ["payment", "subscription", "setup"],
+      expect("mode", "one of payment, subscription, setup"),
+    ),
     isReverseCharge: z.boolean(expect("isReverseCharge", "true or false")),
     test: z.boolean(expect("test", "true or false")).optional().default(false),
     state: z
       .string(expect("state", "a string of exactly 64 characters from A-Z a-z 0-9 - _ . ~"))
-      .regex(/^[A-Za-z0-9\-_.~]{64}$/, "state must be exactly 64 characters from A-Z a-z 0-9 - _ . ~"),
+      .regex(
+        /^[A-Za-z0-9\-_.~]{64}$/,
+        "state must be exactly 64 characters from A-Z a-z 0-9 - _ . ~",
+      ),
   },
   {
     error: (issue) => {

@@ -69,7 +69,11 @@ export function createStripeGateway(options: StripeClientOptions): StripeGateway
   return {
     async createCheckoutSession(params, o) {
       const session = await stripe.checkout.sessions.create(params, requestOptions(o));
-      if (typeof session?.id !== "string" || typeof session.url !== "string" || !/^https?:\/\//.test(session.url)) {
+      if (
+        typeof session?.id !== "string" ||
+        typeof session.url !== "string" ||
+        !/^https?:\/\//.test(session.url)
+      ) {
         throw new MalformedStripeResponse("Stripe answered without a checkout session id and URL");
       }
       return { id: session.id, url: session.url, livemode: session.livemode === true };

@@ -14,9 +14,13 @@ export interface CheckoutContext {
 }
 
 /** The text Stripe prints on invoices of reverse-charge checkouts. */
-export const REVERSE_CHARGE_FOOTER = "Reverse charge: VAT to be accounted for by the recipient (Art. 196 Council Directive 2006/112/EC).";
+export const REVERSE_CHARGE_FOOTER =
+  "Reverse charge: VAT to be accounted for by the recipient (Art. 196 Council Directive 2006/112/EC).";
 
-const PAYMENT_METHOD: Record<"card" | "sepa", Stripe.Checkout.SessionCreateParams.AllowedPaymentMethodType> = {
+const PAYMENT_METHOD: Record<
+  "card" | "sepa",
+  Stripe.Checkout.SessionCreateParams.AllowedPaymentMethodType
+> = {
   card: "card",
   sepa: "sepa_debit",
 };
@@ -63,7 +67,10 @@ export function buildCheckoutSessionParams(
     params.payment_intent_data = { metadata };
     params.invoice_creation = {
       enabled: true,
-      invoice_data: { metadata, ...(body.isReverseCharge ? { footer: REVERSE_CHARGE_FOOTER } : {}) },
+      invoice_data: {
+        metadata,
+        ...(body.isReverseCharge ? { footer: REVERSE_CHARGE_FOOTER } : {}),
+      },
     };
     // Without a known customer, have Checkout create one, so the tenant's customer can be
     // recorded from the completed session and reused (and a later setup session is possible).

@@ -1,6 +1,12 @@
 import { env } from "cloudflare:workers";
 import { generateApiKey, generateKeyId, randomToken, sha256Hex } from "../../../src/apps/keys.ts";
-import { type AppRecord, appRecordSchema, type KeyType, keyRecordSchema, kvKeys } from "../../../src/apps/records.ts";
+import {
+  type AppRecord,
+  appRecordSchema,
+  type KeyType,
+  keyRecordSchema,
+  kvKeys,
+} from "../../../src/apps/records.ts";
 
 /** Writes an app record to KV the way the admin CLI does (same schema, same keys). */
 export async function givenApp(overrides: Partial<AppRecord> = {}): Promise<AppRecord> {

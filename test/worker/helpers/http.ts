@@ -28,7 +28,11 @@ export async function call(path: string, init: RequestInit = {}): Promise<CallRe
   return { response, status: response.status, body };
 }
 
-export function postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<CallResult> {
+export function postJson(
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<CallResult> {
   return call(path, {
     method: "POST",
     headers: { "Content-Type": "application/json", ...headers },
@@ -78,7 +82,9 @@ export interface CheckoutRow {
 }
 
 export async function rowsOfApp(appId: string): Promise<CheckoutRow[]> {
-  const { results } = await env.DB.prepare("SELECT * FROM checkout_sessions WHERE app_id = ?1 ORDER BY created_at")
+  const { results } = await env.DB.prepare(
+    "SELECT * FROM checkout_sessions WHERE app_id = ?1 ORDER BY created_at",
+  )
     .bind(appId)
     .all<CheckoutRow>();
   return results;

@@ -1,0 +1,174 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { Bindings } from "../../src/env.ts";
+import worker from "../../src/index.ts";
+import { givenWriter, newState } from "./helpers/apps.ts";
+import { call, postJson, rowsOfApp, validBody } from "./helpers/http.ts";
+import { stripe } from "./helpers/stripe.ts";
+
+const CREATE = "/api/v1/checkout-sessions";
+
+/** Calls the worker with a changed environment, as a deploy with a bad var or secret would. */
+async function callWithEnv(
+  changes: Partial<Record<keyof Bindings, string | undefined>>,
+  init: { headers: Record<string, string>; body: unknown },
+) {
+  const request = new Request(`https://pay.example.test${CREATE}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...init.headers },
+    body: JSON.stringify(init.body),
+  });
+  const response = await worker.fetch(
+    request as Request<unknown, IncomingRequestCfProperties>,
+    { ...env, ...changes } as Bindings,
+    createExecutionContext(),
+  );
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+describe("every answer is in the envelope", () => {
+  it("answers an unknown route with 404", async () => {
+    const res = await call("/api/v1/nothing-here");
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({
+      success: false,
+      message: null,
+      data: null,
+      error: "No route for GET /api/v1/nothing-here",
+    });
+  });
+
+  it("answers the root with 404", async () => {
+    expect((await call("/")).status).toBe(404);
+  });
+
+  it.each(["GET", "PUT", "PATCH", "DELETE"])(
+    "answers %s on the create route with 405 and Allow: POST",
+    async (method) => {
+      const res = await call(CREATE, { method });
+      expect(res.status).toBe(405);
+      expect(res.response.headers.get("Allow")).toBe("POST");
+      expect(res.body.error).toBe(`Method ${method} is not allowed here; use POST`);
+    },
+  );
+
+  it("answers GET on the tenant route with 405", async () => {
+    const res = await call(`/api/v1/tenants/${crypto.randomUUID()}/checkout-sessions`);
+    expect(res.status).toBe(405);
+  });
+});
+
+describe("X-Request-Id", () => {
+  it("keeps a caller's sane request id on success and on failure", async () => {
+    const { headers } = await givenWriter();
+    const ok = await postJson(CREATE, validBody({ state: newState() }), {
+      ...headers,
+      "X-Request-Id": "abc-123",
+    });
+    expect(ok.response.headers.get("X-Request-Id")).toBe("abc-123");
+    const failed = await call("/nope", { headers: { "X-Request-Id": "def-456" } });
+    expect(failed.response.headers.get("X-Request-Id")).toBe("def-456");
+  });
+
+  it("replaces an unsafe or overlong request id with a new one", async () => {
+    const unsafe = await call("/nope", { headers: { "X-Request-Id": "a b<script>" } });
+    expect(unsafe.response.headers.get("X-Request-Id")).toMatch(/^[0-9a-f-]{36}$/);
+    const long = await call("/nope", { headers: { "X-Request-Id": "a".repeat(200) } });
+    expect(long.response.headers.get("X-Request-Id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("generates one when none is sent", async () => {
+    const res = await call("/healthz");
+    expect(res.response.headers.get("X-Request-Id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe("configuration", () => {
+  it.each([
+    ["PUBLIC_BASE_URL", undefined],
+    ["PUBLIC_BASE_URL", "not a url"],
+    ["PUBLIC_BASE_URL", "https://pay.example.test/with/path"],
+    ["STRIPE_API_BASE_URL", "ftp://stripe.test"],
+    ["CHECKOUT_EXPIRES_MINUTES", "5"],
+    ["STRIPE_TIMEOUT_MS", "soon"],
+  ] as const)("answers 500 naming %s when it is %s, before any I/O", async (name, value) => {
+    const { app, headers } = await givenWriter();
+    const res = await callWithEnv(
+      { [name]: value },
+      { headers, body: validBody({ state: newState() }) },
+    );
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({
+      success: false,
+      message: null,
+      data: null,
+      error: `Service misconfigured: the variable ${name} is missing or malformed`,
+    });
+    expect(stripe.requests).toHaveLength(0);
+    expect(await rowsOfApp(app.id)).toHaveLength(0);
+  });
+
+  it("answers 500 naming the missing Stripe secret, without calling Stripe or writing a row", async () => {
+    const { app, headers } = await givenWriter();
+    const res = await callWithEnv(
+      { STRIPE_SECRET_KEY_TEST: undefined },
+      { headers, body: validBody({ state: newState() }) },
+    );
+    expect(res.status).toBe(500);
+    expect(res.body.error).toBe(
+      "Service misconfigured: the secret STRIPE_SECRET_KEY_TEST is missing or is not a test-mode Stripe key",
+    );
+    expect(stripe.requests).toHaveLength(0);
+    expect(await rowsOfApp(app.id)).toHaveLength(0);
+  });
+
+  it("refuses a live key configured as the test key", async () => {
+    const { headers } = await givenWriter();
+    const res = await callWithEnv(
+      { STRIPE_SECRET_KEY_TEST: "sk_live_oops" },
+      { headers, body: validBody({ state: newState() }) },
+    );
+    expect(res.status).toBe(500);
+    expect(JSON.stringify(res.body)).not.toContain("sk_live_oops");
+    expect(stripe.requests).toHaveLength(0);
+  });
+
+  it("refuses live checkouts when the public base URL is not https", async () => {
+    const { headers } = await givenWriter({ liveEnabled: true });
+    const res = await callWithEnv(
+      { PUBLIC_BASE_URL: "http://localhost:8787" },
+      { headers, body: validBody({ state: newState(), test: false }) },
+    );
+    expect(res.status).toBe(500);
+    expect(res.body.error).toBe(
+      "Service misconfigured: the variable PUBLIC_BASE_URL must be https for live checkouts",
+    );
+    expect(stripe.requests).toHaveLength(0);
+  });
+
+  it("uses the configured expiry", async () => {
+    const { headers } = await givenWriter();
+    const before = Math.floor(Date.now() / 1000);
+    const res = await callWithEnv(
+      { CHECKOUT_EXPIRES_MINUTES: "30" },
+      { headers, body: validBody({ state: newState() }) },
+    );
+    expect(res.status).toBe(200);
+    const expiresAt = Number(stripe.creates()[0]?.form.expires_at);
+    expect(expiresAt - before).toBeGreaterThanOrEqual(1800);
+    expect(expiresAt - before).toBeLessThanOrEqual(1805);
+  });
+});
+
+describe("GET /healthz", () => {
+  it("answers ok after touching D1 and KV", async () => {
+    const res = await call("/healthz");
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ success: true, message: "ok", error: null, data: { status: "ok" } });
+  });
+
+  it("answers 405 to POST", async () => {
+    expect((await call("/healthz", { method: "POST" })).status).toBe(405);
+  });
+});
