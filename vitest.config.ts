@@ -7,7 +7,7 @@ export default defineConfig(async () => {
   return {
     test: {
       // The worker logs a JSON line per request; show them only for tests that fail.
-      silent: "passed-only",
+      silent: "passed-only" as const,
       projects: [
         {
           plugins: [

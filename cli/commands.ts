@@ -45,14 +45,7 @@ function timestamp(deps: Deps): string {
 
 /** Parses with a schema and names the flag in the error. */
 function check<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
-  let result: ReturnType<S["safeParse"]>;
-  try {
-    result = schema.safeParse(value) as ReturnType<S["safeParse"]>;
-  } catch (error) {
-    // A refinement may throw on input that an earlier check already rejected (returnUrl calls
-    // `new URL` on any string); that is still just invalid input.
-    throw new UsageError(`${what}: ${error instanceof Error ? error.message : "is not valid"}`);
-  }
+  const result = schema.safeParse(value);
   if (result.success) return result.data as z.output<S>;
   const messages = new Set(result.error.issues.map((issue) => issue.message));
   throw new UsageError(`${what}: ${[...messages].join("; ")}`);
@@ -111,7 +104,7 @@ export async function createApp(deps: Deps, input: CreateAppInput): Promise<AppR
   return record;
 }
 
-export function showApp(deps: Deps, appId: string): Promise<AppRecord> {
+export async function showApp(deps: Deps, appId: string): Promise<AppRecord> {
   return loadApp(deps.kv, check(appIdSchema, appId, "app id"));
 }
 

@@ -160,8 +160,9 @@ export function wranglerKvStore(options: WranglerKvOptions): KvStore {
     put: (key, value) => putMany([[key, value]]),
     async list(prefix) {
       const result = parseJsonOutput(await run(["key", "list", "--prefix", prefix]));
-      if (!Array.isArray(result))
+      if (!Array.isArray(result)) {
         throw new WranglerError("wrangler kv key list: unexpected output", 0);
+      }
       const names = result.map((item: unknown) => (isObject(item) ? item.name : undefined));
       return names.filter((name): name is string => typeof name === "string").sort();
     },

@@ -24,6 +24,8 @@ export const stripeAccountId = z
 
 /** https anywhere; plain http only for loopback hosts, for local development. */
 export const returnUrl = z.url({ protocol: /^https?$/ }).refine((value) => {
+  // Refinements run even when the URL check failed, so guard the parse.
+  if (!URL.canParse(value)) return false;
   const url = new URL(value);
   return url.protocol === "https:" || ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
 }, "must be an https URL (http only for localhost)");

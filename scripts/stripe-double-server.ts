@@ -1,0 +1,93 @@
+/**
+ * Serves the Stripe double (stripe-double/double.ts, the same code the tests use) on loopback,
+ * so `wrangler dev` can point STRIPE_API_BASE_URL at it: `npm run stripe:double`.
+ * Also serves a plain hosted-checkout page and the demo app's success and cancel pages.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { StripeDouble } from "../stripe-double/double.ts";
+
+const host = "127.0.0.1";
+const port = Number(process.env.STRIPE_DOUBLE_PORT ?? 12111);
+const double = new StripeDouble({ checkoutOrigin: `http://${host}:${port}` });
+
+function page(title: string, text: string): string {
+  return `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title><body style="font-family:system-ui;max-width:32rem;margin:3rem auto;padding:0 1rem"><h1>${title}</h1><p>${text}</p></body></html>`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", `http://${host}:${port}`);
+  const send = (status: number, type: string, body: string) => {
+    res.writeHead(status, { "Content-Type": type });
+    res.end(body);
+  };
+
+  const hosted = /^\/c\/pay\/([^/]+)$/.exec(url.pathname);
+  if (req.method === "GET" && hosted?.[1]) {
+    const session = double.sessions.get(hosted[1]);
+    if (!session)
+      return send(404, "text/html; charset=utf-8", page("Not found", "No such checkout session."));
+    return send(
+      200,
+      "text/html; charset=utf-8",
+      page(
+        "Stripe double: checkout",
+        `Session ${escapeHtml(session.id)} (${escapeHtml(session.mode)}, ${escapeHtml(session.status)}). This stand-in takes no payment.`,
+      ),
+    );
+  }
+  if (req.method === "GET" && url.pathname === "/demo/success") {
+    return send(
+      200,
+      "text/html; charset=utf-8",
+      page("Payment complete", "The demo app's success page."),
+    );
+  }
+  if (req.method === "GET" && url.pathname === "/demo/cancel") {
+    return send(
+      200,
+      "text/html; charset=utf-8",
+      page("Payment cancelled", "The demo app's cancel page."),
+    );
+  }
+  if (req.method === "GET" && url.pathname === "/__double/requests") {
+    const requests = double.requests.map(({ headers, ...rest }) => ({
+      ...rest,
+      headers: { ...headers, authorization: headers.authorization ? "Bearer …" : undefined },
+    }));
+    return send(200, "application/json", JSON.stringify(requests, null, 2));
+  }
+
+  const body = req.method === "GET" || req.method === "HEAD" ? undefined : await readBody(req);
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (typeof value === "string") headers.set(name, value);
+  }
+  const response = await double.handle(new Request(url, { method: req.method, headers, body }));
+  res.writeHead(response.status, Object.fromEntries(response.headers));
+  res.end(Buffer.from(await response.arrayBuffer()));
+}
+
+const server = createServer((req, res) => {
+  handle(req, res).catch((err: unknown) => {
+    res.writeHead(500, { "Content-Type": "application/json" });
+    res.end(JSON.stringify({ error: { type: "api_error", message: String(err) } }));
+  });
+});
+
+server.listen(port, host, () => {
+  console.log(`Stripe double listening on http://${host}:${port}`);
+});
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => server.close(() => process.exit(0)));
+}
