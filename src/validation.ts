@@ -4,10 +4,10 @@ import type { z } from "zod";
 import type { HonoEnv } from "./env.ts";
 import { ApiError } from "./errors.ts";
 
-/** Joins zod's issues into one sentence that names each field; unknown fields name the keys. */
+/** Joins zod's issues into one sentence that names each wrong field (bounded: the body has ten). */
 export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
   const messages = [...new Set(issues.map((issue) => issue.message))];
-  return messages.slice(0, 5).join("; ");
+  return messages.slice(0, 12).join("; ");
 }
 
 /** zValidator wrapped once, so every validation failure goes through the one error path. */

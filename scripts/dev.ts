@@ -1,0 +1,207 @@
+/**
+ * `npm run dev`: the whole service on this machine, with no Cloudflare or Stripe account.
+ *
+ * 1. creates `.dev.vars` from `.dev.vars.example` if there is none;
+ * 2. applies the D1 migrations to the local database;
+ * 3. seeds a demo app with a write and a read key (once; kept in .wrangler/demo-credentials.json);
+ * 4. starts the Stripe double on loopback when STRIPE_API_BASE_URL points at loopback, else
+ *    says that it talks to Stripe's test mode with the key in `.dev.vars`;
+ * 5. runs `wrangler dev` on http://127.0.0.1:8787 and prints ready-to-paste curl lines.
+ * Ctrl-C stops everything it started.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { createApp, createKey, showApp } from "../cli/commands.ts";
+import { wranglerKvStore } from "../cli/kv.ts";
+
+const root = path.resolve(import.meta.dirname, "..");
+const wranglerJs = path.join(root, "node_modules", "wrangler", "bin", "wrangler.js");
+const credentialsFile = path.join(root, ".wrangler", "demo-credentials.json");
+const workerPort = Number(process.env.PORT ?? 8787);
+const workerOrigin = `http://127.0.0.1:${workerPort}`;
+const quietEnv = { ...process.env, FORCE_COLOR: "0", WRANGLER_SEND_METRICS: "false" };
+
+function say(line: string): void {
+  process.stdout.write(`[dev] ${line}\n`);
+}
+
+function readDevVars(): Record<string, string> {
+  const file = path.join(root, ".dev.vars");
+  if (!existsSync(file)) {
+    copyFileSync(path.join(root, ".dev.vars.example"), file);
+    say("created .dev.vars from .dev.vars.example (local Stripe double, fake secrets)");
+  }
+  const vars: Record<string, string> = {};
+  for (const line of readFileSync(file, "utf8").split(/\r?\n/)) {
+    const match = /^\s*([A-Z0-9_]+)\s*=\s*"?(.*?)"?\s*$/.exec(line);
+    if (match?.[1] && !line.trimStart().startsWith("#")) vars[match[1]] = match[2] ?? "";
+  }
+  return vars;
+}
+
+interface DemoCredentials {
+  appId: string;
+  writeKey: string;
+  readKey: string;
+}
+
+async function seedDemo(stripeDoubleOrigin: string | null): Promise<DemoCredentials> {
+  const kv = wranglerKvStore({ root, remote: false });
+  if (existsSync(credentialsFile)) {
+    const saved = JSON.parse(readFileSync(credentialsFile, "utf8")) as DemoCredentials;
+    try {
+      await showApp({ kv }, saved.appId);
+      say("demo app found in local KV (delete .wrangler/demo-credentials.json to make a new one)");
+      return saved;
+    } catch {
+      say("saved demo app is gone from local KV; seeding a new one");
+    }
+  }
+  const returnOrigin = stripeDoubleOrigin ?? workerOrigin;
+  const app = await createApp(
+    { kv },
+    {
+      name: "Demo app",
+      successUrl: `${returnOrigin}/demo/success`,
+      cancelUrl: `${returnOrigin}/demo/cancel`,
+    },
+  );
+  const write = await createKey({ kv }, { appId: app.id, type: "write", label: "demo write key" });
+  const read = await createKey({ kv }, { appId: app.id, type: "read", label: "demo read key" });
+  const credentials = { appId: app.id, writeKey: write.key, readKey: read.key };
+  writeFileSync(credentialsFile, `${JSON.stringify(credentials, null, 2)}\n`);
+  chmodSync(credentialsFile, 0o600);
+  say(`seeded demo app ${app.id} with a write and a read key`);
+  return credentials;
+}
+
+function isLoopback(url: string): boolean {
+  try {
+    return ["127.0.0.1", "localhost", "[::1]"].includes(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(url: string, child: ChildProcess, seconds: number): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${url}: the process serving it exited`);
+    try {
+      await fetch(url, { signal: AbortSignal.timeout(1000) });
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  throw new Error(`${url} did not answer within ${seconds} s`);
+}
+
+function printUsage(c: DemoCredentials): void {
+  const body = (mode: string, price: string) =>
+    `{"price":"${price}","quantity":1,"taxRate":"txr_vat_de_19","allowedCountry":"DE","paymentMethodType":"card","billingAddressCollection":true,"mode":"${mode}","isReverseCharge":false,"test":true,"state":"'"$STATE"'"}`;
+  const headers = `-H 'Content-Type: application/json' -H 'X-API-KEY: ${c.writeKey}' -H 'X-API-KEY-TYPE: write' -H 'X-CLIENT-ID: ${c.appId}'`;
+  process.stdout.write(`
+────────────────────────────────────────────────────────────────────────────
+ checkout-edge is running on ${workerOrigin}
+
+ Demo app     ${c.appId}
+ Write key    ${c.writeKey}
+ Read key     ${c.readKey}
+ (local demo credentials only; saved in .wrangler/demo-credentials.json)
+
+ Create a checkout (a new random state each time):
+   STATE=$(openssl rand -hex 32)
+   curl -s ${workerOrigin}/api/v1/checkout-sessions ${headers} \\
+     -d '${body("payment", "price_eur_once")}'
+
+ A subscription, for a tenant:
+   STATE=$(openssl rand -hex 32)
+   curl -s ${workerOrigin}/api/v1/tenants/$(cat /proc/sys/kernel/random/uuid)/checkout-sessions ${headers} \\
+     -d '${body("subscription", "price_eur_monthly")}'
+
+ Then open data.checkout.nextAction.url + "?state=$STATE" in a browser.
+ Prices the Stripe double knows: price_eur_once, price_eur_monthly, price_usd_once,
+ price_usd_monthly; tax rates: txr_vat_de_19, txr_reverse_charge_0, txr_zero.
+ Rows: npx wrangler d1 execute DB --local --command "SELECT * FROM checkout_sessions"
+────────────────────────────────────────────────────────────────────────────
+`);
+}
+
+async function main(): Promise<void> {
+  const vars = readDevVars();
+  const stripeBase = vars.STRIPE_API_BASE_URL || "https://api.stripe.com";
+  const useDouble = isLoopback(stripeBase);
+
+  say("applying D1 migrations to the local database");
+  execFileSync(process.execPath, [wranglerJs, "d1", "migrations", "apply", "DB", "--local"], {
+    cwd: root,
+    env: quietEnv,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+
+  const children: ChildProcess[] = [];
+  const stopAll = () => {
+    for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+  };
+  process.on("SIGINT", () => {
+    stopAll();
+    process.exit(130);
+  });
+  process.on("SIGTERM", () => {
+    stopAll();
+    process.exit(143);
+  });
+  process.on("exit", stopAll);
+
+  let doubleOrigin: string | null = null;
+  if (useDouble) {
+    const port = new URL(stripeBase).port || "80";
+    doubleOrigin = `http://127.0.0.1:${port}`;
+    const double = spawn(
+      process.execPath,
+      [path.join(root, "scripts", "stripe-double-server.ts")],
+      {
+        cwd: root,
+        env: { ...process.env, STRIPE_DOUBLE_PORT: port },
+        stdio: ["ignore", "inherit", "inherit"],
+      },
+    );
+    children.push(double);
+    await waitFor(`${doubleOrigin}/demo/success`, double, 15);
+    say(`Stripe double (no real Stripe) on ${doubleOrigin}, from STRIPE_API_BASE_URL in .dev.vars`);
+  } else {
+    say(
+      `talking to Stripe at ${stripeBase} with STRIPE_SECRET_KEY_TEST from .dev.vars (test mode)`,
+    );
+  }
+
+  const credentials = await seedDemo(doubleOrigin);
+
+  const worker = spawn(
+    process.execPath,
+    [
+      wranglerJs,
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(workerPort),
+      "--show-interactive-dev-session=false",
+    ],
+    { cwd: root, env: quietEnv, stdio: ["ignore", "inherit", "inherit"] },
+  );
+  children.push(worker);
+  worker.on("exit", (code) => {
+    stopAll();
+    process.exit(code ?? 1);
+  });
+  await waitFor(`${workerOrigin}/healthz`, worker, 60);
+  printUsage(credentials);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`[dev] ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
