@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
+import { browserCors } from "./auth/cors.ts";
 import { type HonoEnv, parseConfig } from "./env.ts";
 import { ApiError, renderError, toApiError } from "./errors.ts";
 import { logRequests } from "./logging.ts";
@@ -16,6 +17,8 @@ export function createApp() {
     c.set("config", parseConfig(c.env));
     await next();
   });
+
+  app.use("/api/v1/*", browserCors);
 
   app.route("/", healthRoutes);
   app.route("/api/v1", checkoutSessionRoutes);

@@ -17,11 +17,9 @@ export interface Bindings {
   STRIPE_WEBHOOK_SECRET_LIVE?: string;
 }
 
-export interface Credential {
-  kind: "api_key";
-  keyId: string;
-  keyType: "read" | "write";
-}
+export type Credential =
+  | { kind: "api_key"; keyId: string; keyType: "read" | "write" }
+  | { kind: "access_token"; tenantId: string | null };
 
 export interface Variables {
   requestId: string;

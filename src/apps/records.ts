@@ -9,6 +9,8 @@ import { z } from "zod";
  *   apikey:<sha256 hex>      KeyRecord (JSON), found by the digest of the key a caller sends
  *   appkey:<appId>:<keyId>   the key's digest, so an app's keys can be listed
  *   keyid:<keyId>            the key's digest, so a key can be revoked by its id alone
+ *   corsorigin:<origin>      JSON array of the ids of apps that allow this browser origin, so
+ *                            a CORS preflight (which carries no credentials) can be answered
  */
 export const kvKeys = {
   app: (appId: string) => `app:${appId}`,
@@ -16,6 +18,7 @@ export const kvKeys = {
   appKey: (appId: string, keyId: string) => `appkey:${appId}:${keyId}`,
   appKeyPrefix: (appId: string) => `appkey:${appId}:`,
   keyById: (keyId: string) => `keyid:${keyId}`,
+  corsOrigin: (origin: string) => `corsorigin:${origin}`,
 } as const;
 
 export const stripeAccountId = z

@@ -22,3 +22,9 @@ export function findApp(kv: KVNamespace, appId: string): Promise<AppRecord | nul
 export function findKeyByDigest(kv: KVNamespace, digest: string): Promise<KeyRecord | null> {
   return readJson(kv, kvKeys.apiKey(digest), (value) => keyRecordSchema.parse(value));
 }
+
+/** Whether any app allows this browser origin (the preflight's question). */
+export async function isKnownBrowserOrigin(kv: KVNamespace, origin: string): Promise<boolean> {
+  const appIds = await kv.get(kvKeys.corsOrigin(origin), "json");
+  return Array.isArray(appIds) && appIds.length > 0;
+}

@@ -1,11 +1,14 @@
 import type { MiddlewareHandler } from "hono";
 import type { HonoEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
+import { verifyAccessToken } from "./access-token.ts";
 import { verifyApiKey } from "./api-key.ts";
 
 export interface AuthOptions {
   /** The route writes: read keys are refused with 403. */
   write: boolean;
+  /** Access tokens may call the route (else 403 for a token). */
+  tokens: boolean;
 }
 
 /**
@@ -13,8 +16,9 @@ export interface AuthOptions {
  * checked here, once, when the route is built.
  */
 export function authenticate(options: AuthOptions): MiddlewareHandler<HonoEnv> {
-  if (typeof options.write !== "boolean")
-    throw new TypeError("authenticate: write must be a boolean");
+  if (typeof options.write !== "boolean" || typeof options.tokens !== "boolean") {
+    throw new TypeError("authenticate: write and tokens must be booleans");
+  }
 
   return async function authenticateCaller(c, next) {
     const headers = c.req.raw.headers;
@@ -30,28 +34,41 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<HonoEnv> {
     if (!hasApiKey && !hasToken) {
       throw new ApiError(
         "unauthorized",
-        "Missing credentials: send X-API-KEY, X-API-KEY-TYPE and X-CLIENT-ID from your server",
+        options.tokens
+          ? "Missing credentials: send an Authorization: Bearer access token, or X-API-KEY, X-API-KEY-TYPE and X-CLIENT-ID from your server"
+          : "Missing credentials: send X-API-KEY, X-API-KEY-TYPE and X-CLIENT-ID from your server",
       );
     }
+
     if (hasToken) {
-      throw new ApiError(
-        "unauthorized",
-        "Access tokens are not accepted on this route yet; use an API key",
-      );
+      if (!options.tokens) {
+        throw new ApiError(
+          "forbidden",
+          "Access tokens may not call this route; use a write API key from your server",
+        );
+      }
+      const { app, tenantId } = await verifyAccessToken(c.env.APPS, headers);
+      const origin = headers.get("Origin");
+      if (origin !== null && !app.allowedOrigins.includes(origin)) {
+        throw new ApiError("forbidden", "This browser origin is not allowed for this app");
+      }
+      c.set("app", app);
+      c.set("credential", { kind: "access_token", tenantId });
+      return next();
     }
+
     if (headers.has("Origin")) {
       throw new ApiError(
         "forbidden",
         "API keys must never be used from a browser (this request carries an Origin header); call this API from your server",
       );
     }
-
     const { app, key } = await verifyApiKey(c.env.APPS, headers);
     if (options.write && key.type !== "write") {
       throw new ApiError("forbidden", "A read API key may not do this; use a write API key");
     }
     c.set("app", app);
     c.set("credential", { kind: "api_key", keyId: key.id, keyType: key.type });
-    await next();
+    return next();
   };
 }

@@ -196,3 +196,16 @@ export async function findTenantCustomer(
     .first<{ stripe_customer_id: string }>();
   return row?.stripe_customer_id ?? null;
 }
+
+/** A checkout of one app by its Stripe session id; another app's checkout is not found. */
+export async function findCheckoutBySessionId(
+  db: D1Database,
+  appId: string,
+  stripeSessionId: string,
+): Promise<CheckoutRecord | null> {
+  const row = await db
+    .prepare("SELECT * FROM checkout_sessions WHERE stripe_session_id = ?1 AND app_id = ?2")
+    .bind(stripeSessionId, appId)
+    .first<CheckoutRow>();
+  return row ? toRecord(row) : null;
+}

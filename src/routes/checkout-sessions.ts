@@ -1,29 +1,51 @@
-import type { Context } from "hono";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { z } from "zod";
 import { authenticate } from "../auth/middleware.ts";
 import { createCheckout } from "../checkouts/create.ts";
+import { toCheckoutDetails } from "../checkouts/view.ts";
+import { findCheckoutBySessionId } from "../db/checkouts.ts";
 import { type HonoEnv, stripeSecretKey } from "../env.ts";
 import { ApiError, successEnvelope } from "../errors.ts";
-import type { CreateCheckoutBody } from "../schemas/checkout.ts";
-import { createCheckoutBodySchema, tenantParamSchema } from "../schemas/checkout.ts";
+import {
+  type CreateCheckoutBody,
+  createCheckoutBodySchema,
+  tenantParamSchema,
+} from "../schemas/checkout.ts";
 import { createStripeGateway } from "../stripe/client.ts";
 import { requireJsonBody, validate } from "../validation.ts";
 import { limitBody } from "./limit-body.ts";
 import { methodNotAllowed } from "./method-not-allowed.ts";
+
+const sessionIdParamSchema = z.object({
+  id: z
+    .string()
+    .regex(
+      /^cs_(test|live)_[A-Za-z0-9]{1,250}$/,
+      "id in the path must be a Stripe Checkout Session id (cs_…)",
+    ),
+});
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+function authenticated(c: Context<HonoEnv>) {
+  const app = c.get("app");
+  const credential = c.get("credential");
+  if (!app || !credential) throw new ApiError("internal", "Internal error");
+  return { app, credential };
+}
 
 async function respondWithNewCheckout(
   c: Context<HonoEnv>,
   tenantId: string | null,
   body: CreateCheckoutBody,
 ) {
-  const app = c.get("app");
-  if (!app) throw new ApiError("internal", "Internal error");
+  const { app } = authenticated(c);
   const config = c.get("config");
   const checkout = await createCheckout(
     {
       db: c.env.DB,
       config,
-      now: () => Math.floor(Date.now() / 1000),
+      now: nowSeconds,
       stripeFor: (livemode) =>
         createStripeGateway({
           secretKey: stripeSecretKey(c.env, livemode),
@@ -41,19 +63,40 @@ export const checkoutSessionRoutes = new Hono<HonoEnv>()
   .post(
     "/checkout-sessions",
     limitBody,
-    authenticate({ write: true }),
+    authenticate({ write: true, tokens: true }),
     requireJsonBody,
     validate("json", createCheckoutBodySchema),
-    (c) => respondWithNewCheckout(c, null, c.req.valid("json")),
+    (c) => {
+      const { credential } = authenticated(c);
+      // A token acts for the tenant it names; an API key on this route acts for no tenant.
+      const tenantId = credential.kind === "access_token" ? credential.tenantId : null;
+      return respondWithNewCheckout(c, tenantId, c.req.valid("json"));
+    },
   )
   .all("/checkout-sessions", methodNotAllowed("POST"))
   .post(
     "/tenants/:tenantId/checkout-sessions",
     limitBody,
-    authenticate({ write: true }),
+    authenticate({ write: true, tokens: false }),
     validate("param", tenantParamSchema),
     requireJsonBody,
     validate("json", createCheckoutBodySchema),
     (c) => respondWithNewCheckout(c, c.req.valid("param").tenantId, c.req.valid("json")),
   )
-  .all("/tenants/:tenantId/checkout-sessions", methodNotAllowed("POST"));
+  .all("/tenants/:tenantId/checkout-sessions", methodNotAllowed("POST"))
+  .get(
+    "/checkout-sessions/:id",
+    authenticate({ write: false, tokens: true }),
+    validate("param", sessionIdParamSchema),
+    async (c) => {
+      const { app, credential } = authenticated(c);
+      const record = await findCheckoutBySessionId(c.env.DB, app.id, c.req.valid("param").id);
+      // A token sees only its own tenant's checkouts; whatever it may not see does not exist.
+      const visible =
+        record && (credential.kind === "api_key" || record.tenantId === credential.tenantId);
+      if (!visible) throw new ApiError("not_found", "No checkout session with this id");
+      const checkout = toCheckoutDetails(record, c.get("config"), nowSeconds());
+      return c.json(successEnvelope("Checkout session found", { checkout }), 200);
+    },
+  )
+  .all("/checkout-sessions/:id", methodNotAllowed("GET"));

@@ -25,7 +25,7 @@ describe("API-key credentials on the create routes", () => {
     await expectRefused(
       {},
       401,
-      "Missing credentials: send X-API-KEY, X-API-KEY-TYPE and X-CLIENT-ID from your server",
+      "Missing credentials: send an Authorization: Bearer access token, or X-API-KEY, X-API-KEY-TYPE and X-CLIENT-ID from your server",
     );
   });
 

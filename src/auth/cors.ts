@@ -1,0 +1,36 @@
+import type { MiddlewareHandler } from "hono";
+import { isKnownBrowserOrigin } from "../apps/store.ts";
+import type { HonoEnv } from "../env.ts";
+import { ApiError } from "../errors.ts";
+
+const ALLOWED_METHODS = "GET, POST, OPTIONS";
+const ALLOWED_HEADERS = "Authorization, Content-Type, X-CLIENT-ID, X-Request-Id";
+const EXPOSED_HEADERS = "X-Request-Id, Retry-After";
+
+/**
+ * CORS for token calls from browsers. Only origins that some app lists get CORS headers (and
+ * a preflight answer); other origins get none, so browsers keep their pages from the API. Which
+ * app an origin may call is checked again per request, after the token names the app.
+ */
+export const browserCors: MiddlewareHandler<HonoEnv> = async function browserCors(c, next) {
+  const origin = c.req.header("Origin");
+  if (origin === undefined) return next();
+  const known = await isKnownBrowserOrigin(c.env.APPS, origin);
+
+  if (c.req.method === "OPTIONS") {
+    if (!known) throw new ApiError("forbidden", "This browser origin is not allowed");
+    c.header("Access-Control-Allow-Origin", origin);
+    c.header("Access-Control-Allow-Methods", ALLOWED_METHODS);
+    c.header("Access-Control-Allow-Headers", ALLOWED_HEADERS);
+    c.header("Access-Control-Max-Age", "600");
+    c.header("Vary", "Origin");
+    return c.body(null, 204);
+  }
+
+  await next();
+  if (known) {
+    c.res.headers.set("Access-Control-Allow-Origin", origin);
+    c.res.headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
+    c.res.headers.append("Vary", "Origin");
+  }
+};
