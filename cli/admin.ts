@@ -7,12 +7,16 @@ import {
   createKey,
   type Deps,
   disableApp,
+  enableApp,
   type KeySummary,
   listKeys,
+  publicKeyFingerprint,
   type RevokedKey,
   revokeKey,
   showApp,
+  type UpdatedApp,
   UsageError,
+  updateApp,
 } from "./commands.ts";
 import { wranglerKvStore } from "./kv.ts";
 
@@ -27,8 +31,13 @@ const USAGE = `Usage: npm run --silent admin -- <command> [options]
 Commands:
   app create --name NAME [--success-url URL] [--cancel-url URL]
              [--stripe-account-test acct_…] [--stripe-account-live acct_…] [--live]
+  app update APP_ID [--name NAME] [--success-url URL] [--cancel-url URL]
+             [--stripe-account-test acct_…|none] [--stripe-account-live acct_…|none]
+             [--live | --no-live] [--issuer ISSUER] [--public-key-file PATH]
+             [--origin ORIGIN]... [--clear-origins]
   app show APP_ID
   app disable APP_ID
+  app enable APP_ID
   key create --app APP_ID --type read|write [--label TEXT]
   key list --app APP_ID
   key revoke KEY_ID
@@ -39,6 +48,12 @@ Options for every command:
   --local           use the local state of \`wrangler dev\` (the default)
   --persist-to DIR  local state directory, passed to wrangler (default .wrangler/state)
   -h, --help        show this text
+
+\`app update\` changes only the fields given. --public-key-file takes an RSA public key
+(at least 2048 bits) in PEM, SPKI form (-----BEGIN PUBLIC KEY-----), never a private key.
+The --origin values (repeat the flag) replace the whole list of allowed browser origins
+(https://host[:port], or http://localhost[:port] / http://127.0.0.1[:port]);
+--clear-origins empties it. --stripe-account-test/-live none: the platform's own account.
 
 A new API key is printed once, by \`key create\`; only its SHA-256 digest is stored.
 Exit codes: 0 done, 1 could not be done (e.g. app not found), 2 bad usage.
@@ -58,13 +73,22 @@ const OPTIONS = {
   "stripe-account-test": { type: "string" },
   "stripe-account-live": { type: "string" },
   live: { type: "boolean" },
+  "no-live": { type: "boolean" },
+  issuer: { type: "string" },
+  "public-key-file": { type: "string" },
+  origin: { type: "string", multiple: true },
+  "clear-origins": { type: "boolean" },
   app: { type: "string" },
   type: { type: "string" },
   label: { type: "string" },
 } as const;
 
 type Values = {
-  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]["type"] extends "boolean" ? boolean : string;
+  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]["type"] extends "boolean"
+    ? boolean
+    : (typeof OPTIONS)[K] extends { multiple: true }
+      ? string[]
+      : string;
 };
 
 /** A command's result: the JSON object to print, and its human wording. */
@@ -117,6 +141,43 @@ const COMMANDS: Record<string, Command> = {
       return { json: app, text: describeApp(app) };
     },
   },
+  "app update": {
+    flags: [
+      "name",
+      "success-url",
+      "cancel-url",
+      "stripe-account-test",
+      "stripe-account-live",
+      "live",
+      "no-live",
+      "issuer",
+      "public-key-file",
+      "origin",
+      "clear-origins",
+    ],
+    required: [],
+    args: 1,
+    argName: "APP_ID",
+    run: async (deps, values, [appId = ""]) => {
+      if (values.live && values["no-live"]) {
+        throw new UsageError("--live and --no-live cannot be combined");
+      }
+      const live = values.live ? true : values["no-live"] ? false : undefined;
+      const updated = await updateApp(deps, appId, {
+        name: values.name,
+        successUrl: values["success-url"],
+        cancelUrl: values["cancel-url"],
+        stripeAccountTest: values["stripe-account-test"],
+        stripeAccountLive: values["stripe-account-live"],
+        live,
+        tokenIssuer: values.issuer,
+        publicKeyFile: values["public-key-file"] && fromOperatorCwd(values["public-key-file"]),
+        origins: values.origin,
+        clearOrigins: values["clear-origins"],
+      });
+      return { json: updated.app, text: describeUpdate(updated) };
+    },
+  },
   "app disable": {
     flags: [],
     required: [],
@@ -125,6 +186,16 @@ const COMMANDS: Record<string, Command> = {
     run: async (deps, _values, [appId = ""]) => {
       const app = await disableApp(deps, appId);
       return { json: app, text: `App ${app.id} is disabled (since ${app.updatedAt}).` };
+    },
+  },
+  "app enable": {
+    flags: [],
+    required: [],
+    args: 1,
+    argName: "APP_ID",
+    run: async (deps, _values, [appId = ""]) => {
+      const app = await enableApp(deps, appId);
+      return { json: app, text: `App ${app.id} is active (since ${app.updatedAt}).` };
     },
   },
   "key create": {
@@ -172,7 +243,8 @@ function describeApp(app: AppRecord): string {
     ["Stripe account (test)", app.stripeAccountTest ?? "(platform account)"],
     ["Stripe account (live)", app.stripeAccountLive ?? "(platform account)"],
     ["token issuer", app.tokenIssuer ?? "(none)"],
-    ["token public key", app.publicKey ? "set" : "(none)"],
+    // The PEM is public but long: the text shows a fingerprint, --json the whole key.
+    ["token public key", app.publicKey ? publicKeyFingerprint(app.publicKey) : "(none)"],
     ["allowed origins", app.allowedOrigins.join(", ") || "(none)"],
     ["created", app.createdAt],
     ["updated", app.updatedAt],
@@ -181,6 +253,19 @@ function describeApp(app: AppRecord): string {
     `App ${app.id} (${app.name})`,
     ...rows.map(([k, v]) => `  ${`${k}:`.padEnd(24)}${v}`),
   ].join("\n");
+}
+
+function describeUpdate({ app, changed }: UpdatedApp): string {
+  if (changed.length === 0) {
+    return `App ${app.id} (${app.name}): nothing changed, the values given are already set.`;
+  }
+  // Field names only; for the key, its fingerprint, never its text.
+  const fields = changed.map((field) =>
+    field === "publicKey" && app.publicKey
+      ? `publicKey (${publicKeyFingerprint(app.publicKey)})`
+      : field,
+  );
+  return `Updated app ${app.id} (${app.name}): ${fields.join(", ")}.`;
 }
 
 function describeCreatedKey(key: CreatedKey): string {
@@ -217,6 +302,14 @@ function describeRevoked(key: RevokedKey): string {
 }
 
 // ---- entry point ----------------------------------------------------------------------------
+
+/**
+ * A relative path (--persist-to, --public-key-file) means relative to where the operator typed
+ * the command; npm runs scripts from the package root but keeps that directory in INIT_CWD.
+ */
+function fromOperatorCwd(file: string): string {
+  return path.resolve(process.env.INIT_CWD ?? process.cwd(), file);
+}
 
 type Parsed = { help: true } | { help: false; command: Command; values: Values; args: string[] };
 
@@ -262,11 +355,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const { command, values, args } = parsed;
     const root = path.resolve(import.meta.dirname, "..");
-    // A relative --persist-to means relative to where the operator typed the command; npm
-    // runs scripts from the package root but keeps that directory in INIT_CWD.
-    const persistTo = values["persist-to"]
-      ? path.resolve(process.env.INIT_CWD ?? process.cwd(), values["persist-to"])
-      : undefined;
+    const persistTo = values["persist-to"] ? fromOperatorCwd(values["persist-to"]) : undefined;
     const kv = wranglerKvStore({ root, remote: values.remote ?? false, persistTo });
     const output = await command.run({ kv }, values, args);
     process.stdout.write(json ? `${JSON.stringify(output.json)}\n` : `${output.text}\n`);

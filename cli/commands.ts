@@ -1,4 +1,6 @@
-import type { z } from "zod";
+import { createHash, createPublicKey, type KeyObject } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
 import { generateApiKey, generateKeyId, sha256Hex } from "../src/apps/keys.ts";
 import {
   type AppRecord,
@@ -110,11 +112,300 @@ export async function showApp(deps: Deps, appId: string): Promise<AppRecord> {
 
 /** Idempotent: an app that is already disabled is returned unchanged. */
 export async function disableApp(deps: Deps, appId: string): Promise<AppRecord> {
+  return setStatus(deps, appId, "disabled");
+}
+
+/** Idempotent: an app that is already active is returned unchanged. */
+export async function enableApp(deps: Deps, appId: string): Promise<AppRecord> {
+  return setStatus(deps, appId, "active");
+}
+
+async function setStatus(
+  deps: Deps,
+  appId: string,
+  status: AppRecord["status"],
+): Promise<AppRecord> {
   const app = await loadApp(deps.kv, check(appIdSchema, appId, "app id"));
-  if (app.status === "disabled") return app;
-  const updated = appRecordSchema.parse({ ...app, status: "disabled", updatedAt: timestamp(deps) });
+  if (app.status === status) return app;
+  const updated = appRecordSchema.parse({ ...app, status, updatedAt: timestamp(deps) });
   await deps.kv.put(kvKeys.app(app.id), JSON.stringify(updated));
   return updated;
+}
+
+// ---- app update -----------------------------------------------------------------------------
+
+/** What `app update` may change; an absent field is left as it is. */
+export type UpdateAppInput = {
+  name?: string;
+  successUrl?: string;
+  cancelUrl?: string;
+  /** An account id, or "none" for the platform's own account. */
+  stripeAccountTest?: string;
+  stripeAccountLive?: string;
+  live?: boolean;
+  tokenIssuer?: string;
+  /** A file holding the app's RSA public key (PEM, SPKI). */
+  publicKeyFile?: string;
+  /** Replaces the allowed origins (deduplicated, order kept). */
+  origins?: string[];
+  clearOrigins?: boolean;
+};
+
+export type UpdatedApp = {
+  app: AppRecord;
+  /** The record fields whose value changed; empty if every value given was already set. */
+  changed: (keyof AppRecord)[];
+};
+
+/** The `iss` an app's access tokens must carry. */
+export const tokenIssuerSchema = z
+  .string()
+  .min(1, "must not be empty")
+  .max(500, "must be at most 500 characters")
+  .regex(/^\S+$/, "must not contain whitespace");
+
+/** http is allowed only for these hosts, for local development. */
+const LOOPBACK_HOSTS = ["localhost", "127.0.0.1"];
+
+/**
+ * A browser origin exactly as a browser sends it in `Origin`: scheme, host and port if not the
+ * default, nothing else. Returns an error message, or null if the value is an origin.
+ */
+export function originProblem(value: string): string | null {
+  if (value.includes("*")) return "wildcards are not allowed; list each origin";
+  if (!URL.canParse(value)) return "not a URL; an origin looks like https://app.example";
+  const url = new URL(value);
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return "must be an https origin (http only for localhost and 127.0.0.1)";
+  }
+  if (url.protocol === "http:" && !LOOPBACK_HOSTS.includes(url.hostname)) {
+    return "must be an https origin (http only for localhost and 127.0.0.1)";
+  }
+  if (url.origin === value) return null;
+  const afterScheme = value.slice(value.indexOf("//") + 2);
+  if (/[/?#\\]/.test(afterScheme)) {
+    return `must be an origin only, without path, query, fragment or trailing slash: ${url.origin}`;
+  }
+  return `must be written exactly as browsers send it: ${url.origin}`;
+}
+
+function checkOrigins(values: string[]): string[] {
+  const origins: string[] = [];
+  for (const value of values) {
+    const problem = originProblem(value);
+    if (problem) throw new UsageError(`--origin ${value}: ${problem}`);
+    if (!origins.includes(value)) origins.push(value);
+  }
+  return origins;
+}
+
+/** Largest PEM file read: an RSA public key of 16384 bits is under 3 KB. */
+const MAX_KEY_FILE_BYTES = 64 * 1024;
+
+/** The modulus size below which a key is refused. */
+export const MIN_RSA_BITS = 2048;
+
+/**
+ * Checks that `text` is one RSA public key of at least 2048 bits in PEM, SPKI form
+ * (`-----BEGIN PUBLIC KEY-----`) and returns it normalised (Node's own SPKI PEM export).
+ * `what` names the source in errors.
+ */
+export function parsePublicKeyPem(text: string, what = "--public-key-file"): string {
+  if (text.includes("PRIVATE KEY")) {
+    throw new UsageError(
+      `${what}: this is a private key. Never hand the service a private key: whoever holds ` +
+        "it can sign tokens for the app, and it belongs only with the token issuer. Give the " +
+        "service the public half: `openssl pkey -in private.pem -pubout -out public.pem`.",
+    );
+  }
+  if (text.includes("BEGIN RSA PUBLIC KEY")) {
+    throw new UsageError(
+      `${what}: this is an RSA public key in PKCS#1 form (BEGIN RSA PUBLIC KEY); the service ` +
+        "takes SPKI (BEGIN PUBLIC KEY). Convert it with " +
+        "`openssl rsa -pubin -in k.pem -RSAPublicKey_in -pubout -out public.pem`.",
+    );
+  }
+  if (text.includes("BEGIN CERTIFICATE")) {
+    throw new UsageError(
+      `${what}: this is a certificate, not a public key. Extract its key with ` +
+        "`openssl x509 -in cert.pem -pubkey -noout > public.pem`.",
+    );
+  }
+  if (/^\s*ssh-rsa\s/.test(text)) {
+    throw new UsageError(
+      `${what}: this is an OpenSSH public key; the service takes PEM (SPKI). Convert it with ` +
+        "`ssh-keygen -e -m PKCS8 -f key.pub > public.pem`.",
+    );
+  }
+  const begins = text.match(/-----BEGIN [^-]*-----/g) ?? [];
+  if (begins.length === 0 || !text.includes("-----BEGIN PUBLIC KEY-----")) {
+    throw new UsageError(
+      `${what}: not a PEM public key; expected one block starting with -----BEGIN PUBLIC KEY-----`,
+    );
+  }
+  if (begins.length > 1) {
+    throw new UsageError(`${what}: holds ${begins.length} PEM blocks; give exactly one public key`);
+  }
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: text, format: "pem" });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`${what}: not a readable PEM public key (${reason})`);
+  }
+  if (key.asymmetricKeyType !== "rsa") {
+    throw new UsageError(
+      `${what}: must be an RSA key (tokens are RS256), not ${key.asymmetricKeyType ?? "unknown"}`,
+    );
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits < MIN_RSA_BITS) {
+    throw new UsageError(`${what}: the RSA key has ${bits} bits; at least ${MIN_RSA_BITS} needed`);
+  }
+  return String(key.export({ type: "spki", format: "pem" }));
+}
+
+/** `RSA 2048 bits, sha256 0123456789abcdef`: enough to tell keys apart, never the key. */
+export function publicKeyFingerprint(pem: string): string {
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: pem, format: "pem" });
+  } catch {
+    return "(stored, but not a readable public key)";
+  }
+  const der = key.export({ type: "spki", format: "der" });
+  const digest = createHash("sha256").update(der).digest("hex").slice(0, 16);
+  const type = (key.asymmetricKeyType ?? "unknown").toUpperCase();
+  const bits = key.asymmetricKeyDetails?.modulusLength;
+  return `${type}${bits ? ` ${bits} bits` : ""}, sha256 ${digest}`;
+}
+
+async function readPublicKeyFile(file: string): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`--public-key-file: cannot read ${file} (${reason})`);
+  }
+  if (bytes.length > MAX_KEY_FILE_BYTES) {
+    throw new UsageError(`--public-key-file: ${file} is too large for a public key`);
+  }
+  return parsePublicKeyPem(bytes.toString("utf8"));
+}
+
+/** Sets only the fields given, each validated with the worker's schemas, then the record. */
+export async function updateApp(
+  deps: Deps,
+  appIdInput: string,
+  input: UpdateAppInput,
+): Promise<UpdatedApp> {
+  const appId = check(appIdSchema, appIdInput, "app id");
+  const account = (value: string, what: string) =>
+    value === "none" ? null : check(stripeAccountId, value, what);
+  if (input.origins !== undefined && input.clearOrigins) {
+    throw new UsageError("--origin and --clear-origins cannot be combined");
+  }
+
+  // Everything is checked before KV is read, so a bad flag costs no wrangler run.
+  const changes: Partial<AppRecord> = {};
+  if (input.name !== undefined) {
+    changes.name = check(appRecordSchema.shape.name, input.name.trim(), "--name");
+  }
+  if (input.successUrl !== undefined) {
+    changes.successUrl = check(returnUrl, input.successUrl, "--success-url");
+  }
+  if (input.cancelUrl !== undefined) {
+    changes.cancelUrl = check(returnUrl, input.cancelUrl, "--cancel-url");
+  }
+  if (input.stripeAccountTest !== undefined) {
+    changes.stripeAccountTest = account(input.stripeAccountTest, "--stripe-account-test");
+  }
+  if (input.stripeAccountLive !== undefined) {
+    changes.stripeAccountLive = account(input.stripeAccountLive, "--stripe-account-live");
+  }
+  if (input.live !== undefined) changes.liveEnabled = input.live;
+  if (input.tokenIssuer !== undefined) {
+    changes.tokenIssuer = check(tokenIssuerSchema, input.tokenIssuer, "--issuer");
+  }
+  if (input.publicKeyFile !== undefined) {
+    changes.publicKey = await readPublicKeyFile(input.publicKeyFile);
+  }
+  if (input.origins !== undefined) {
+    if (input.origins.length === 0) throw new UsageError("--origin needs a value");
+    changes.allowedOrigins = checkOrigins(input.origins);
+  }
+  if (input.clearOrigins) changes.allowedOrigins = [];
+  if (Object.keys(changes).length === 0) {
+    throw new UsageError("app update needs at least one change (see --help)");
+  }
+
+  // The app's record and the CORS index entries of the new origins, in one read.
+  const origins = changes.allowedOrigins;
+  const [rawApp, ...rawIndexes] = await deps.kv.getMany([
+    kvKeys.app(appId),
+    ...(origins ?? []).map((origin) => kvKeys.corsOrigin(origin)),
+  ]);
+  if (rawApp === null || rawApp === undefined) throw new CommandError(`app ${appId} not found`);
+  const app = parseStored(appRecordSchema, rawApp, `the record of app ${appId}`);
+
+  const changed = (Object.keys(changes) as (keyof AppRecord)[]).filter(
+    (field) => JSON.stringify(app[field]) !== JSON.stringify(changes[field]),
+  );
+  const indexWrites =
+    origins === undefined ? [] : await originIndexWrites(deps.kv, app, origins, rawIndexes);
+  if (changed.length === 0) {
+    // The record already says so; the index is still brought in line with it.
+    await deps.kv.putMany(indexWrites);
+    return { app, changed };
+  }
+  const result = appRecordSchema.safeParse({ ...app, ...changes, updatedAt: timestamp(deps) });
+  if (!result.success) {
+    const messages = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new CommandError(`the updated record would be invalid: ${messages.join("; ")}`);
+  }
+  // One bulk write, the index first: should it stop half-way, a preflight may pass for an
+  // origin that the record does not (yet, or any more) allow, which the worker then refuses.
+  await deps.kv.putMany([...indexWrites, [kvKeys.app(app.id), JSON.stringify(result.data)]]);
+  return { app: result.data, changed };
+}
+
+const originIndexSchema = z.array(z.string());
+
+/**
+ * The writes that make the CORS index (`corsorigin:<origin>` → ids of the apps that allow the
+ * origin, read by the worker to answer preflights) agree with the app's new origins: its id
+ * added where missing, and removed from the origins it no longer allows (an entry left with
+ * no id is written as `[]`, which the worker treats as absent). `rawNew` holds the current
+ * entries of `origins`, in order.
+ */
+async function originIndexWrites(
+  kv: KvStore,
+  app: AppRecord,
+  origins: string[],
+  rawNew: (string | null | undefined)[],
+): Promise<[string, string][]> {
+  const removed = app.allowedOrigins.filter((origin) => !origins.includes(origin));
+  const rawRemoved = await kv.getMany(removed.map((origin) => kvKeys.corsOrigin(origin)));
+  const entry = (raw: string | null | undefined, origin: string): string[] =>
+    raw === null || raw === undefined
+      ? []
+      : parseStored(originIndexSchema, raw, `the CORS index entry of ${origin}`);
+
+  const writes: [string, string][] = [];
+  origins.forEach((origin, i) => {
+    const ids = entry(rawNew[i], origin);
+    if (!ids.includes(app.id)) {
+      writes.push([kvKeys.corsOrigin(origin), JSON.stringify([...ids, app.id])]);
+    }
+  });
+  removed.forEach((origin, i) => {
+    const ids = entry(rawRemoved[i], origin);
+    if (ids.includes(app.id)) {
+      writes.push([kvKeys.corsOrigin(origin), JSON.stringify(ids.filter((id) => id !== app.id))]);
+    }
+  });
+  return writes;
 }
 
 // ---- keys -----------------------------------------------------------------------------------
