@@ -127,7 +127,7 @@ const COMMANDS: Record<string, Command> = {
       const note =
         app.successUrl && app.cancelUrl
           ? ""
-          : "\nNote: without --success-url and --cancel-url the worker refuses to create checkouts for it.";
+          : "\nNote: the worker refuses checkouts for it until both URLs are set (app update --success-url … --cancel-url …).";
       return { json: app, text: `Created app ${app.id} (${app.name}).${note}` };
     },
   },
