@@ -209,3 +209,24 @@ export async function findCheckoutBySessionId(
     .first<CheckoutRow>();
   return row ? toRecord(row) : null;
 }
+
+export async function findCheckoutByHash(
+  db: D1Database,
+  hash: string,
+): Promise<CheckoutRecord | null> {
+  const row = await db
+    .prepare("SELECT * FROM checkout_sessions WHERE hash = ?1")
+    .bind(hash)
+    .first<CheckoutRow>();
+  return row ? toRecord(row) : null;
+}
+
+/** Records the first time the payment page sent the person on to Stripe; later visits keep it. */
+export async function markCheckoutOpened(db: D1Database, id: string, now: number): Promise<void> {
+  await db
+    .prepare(
+      "UPDATE checkout_sessions SET opened_at = ?2, updated_at = ?2 WHERE id = ?1 AND opened_at IS NULL",
+    )
+    .bind(id, now)
+    .run();
+}
