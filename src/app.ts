@@ -6,6 +6,8 @@ import { ApiError, renderError, toApiError } from "./errors.ts";
 import { logRequests } from "./logging.ts";
 import { checkoutSessionRoutes } from "./routes/checkout-sessions.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { paymentPageRoutes } from "./routes/payment-page.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
 
 export function createApp() {
   const app = new Hono<HonoEnv>();
@@ -21,7 +23,9 @@ export function createApp() {
   app.use("/api/v1/*", browserCors);
 
   app.route("/", healthRoutes);
+  app.route("/", paymentPageRoutes);
   app.route("/api/v1", checkoutSessionRoutes);
+  app.route("/api/v1", webhookRoutes);
 
   app.notFound((c) =>
     renderError(

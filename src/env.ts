@@ -11,6 +11,8 @@ export interface Bindings {
   CHECKOUT_EXPIRES_MINUTES?: string;
   STRIPE_TIMEOUT_MS?: string;
   STRIPE_MAX_NETWORK_RETRIES?: string;
+  RETENTION_DAYS?: string;
+  EVENT_RETENTION_DAYS?: string;
   STRIPE_SECRET_KEY_TEST?: string;
   STRIPE_SECRET_KEY_LIVE?: string;
   STRIPE_WEBHOOK_SECRET_TEST?: string;
@@ -56,6 +58,8 @@ const configSchema = z.object({
   CHECKOUT_EXPIRES_MINUTES: intInRange(30, 1440, 60),
   STRIPE_TIMEOUT_MS: intInRange(100, 60_000, 8_000),
   STRIPE_MAX_NETWORK_RETRIES: intInRange(0, 5, 1),
+  RETENTION_DAYS: intInRange(1, 3650, 400),
+  EVENT_RETENTION_DAYS: intInRange(4, 365, 30),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -71,6 +75,8 @@ export function parseConfig(env: Bindings): Config {
     CHECKOUT_EXPIRES_MINUTES: env.CHECKOUT_EXPIRES_MINUTES || undefined,
     STRIPE_TIMEOUT_MS: env.STRIPE_TIMEOUT_MS || undefined,
     STRIPE_MAX_NETWORK_RETRIES: env.STRIPE_MAX_NETWORK_RETRIES || undefined,
+    RETENTION_DAYS: env.RETENTION_DAYS || undefined,
+    EVENT_RETENTION_DAYS: env.EVENT_RETENTION_DAYS || undefined,
   });
   if (!result.success) {
     const names = [...new Set(result.error.issues.map((issue) => String(issue.path[0])))];

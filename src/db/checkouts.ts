@@ -230,3 +230,147 @@ export async function markCheckoutOpened(db: D1Database, id: string, now: number
     .bind(id, now)
     .run();
 }
+
+/**
+ * How a Stripe event finds its checkout: by session id, or, for a row whose Stripe call
+ * succeeded but was never recorded, by the hash in the session's metadata. Mode and connected
+ * account must agree, so one account's events cannot touch another's checkouts.
+ */
+export interface EventMatch {
+  stripeSessionId: string;
+  hash: string;
+  livemode: boolean;
+  account: string | null;
+}
+
+const MATCH_SQL = `(stripe_session_id = ?1 OR (stripe_session_id IS NULL AND hash = ?2))
+  AND livemode = ?3 AND COALESCE(stripe_account, '') = ?4`;
+
+function matchParams(m: EventMatch): [string, string, number, string] {
+  return [m.stripeSessionId, m.hash, m.livemode ? 1 : 0, m.account ?? ""];
+}
+
+export async function findCheckoutForEvent(
+  db: D1Database,
+  m: EventMatch,
+): Promise<CheckoutRecord | null> {
+  const row = await db
+    .prepare(`SELECT * FROM checkout_sessions WHERE ${MATCH_SQL}`)
+    .bind(...matchParams(m))
+    .first<CheckoutRow>();
+  return row ? toRecord(row) : null;
+}
+
+export interface Completion {
+  /** Stripe's payment_status; `final` ones (paid/failed from the async events) always win. */
+  paymentStatus: string;
+  final: boolean;
+  customerId: string | null;
+  subscriptionId: string | null;
+  paymentIntentId: string | null;
+  setupIntentId: string | null;
+  completedAt: number;
+  now: number;
+}
+
+/**
+ * Marks a checkout complete. Never moves a record back: an expired one that Stripe reports
+ * completed becomes complete (Stripe is the truth), a complete one stays complete, and a final
+ * payment status (paid, failed) is not overwritten by an earlier "unpaid".
+ */
+export function completeCheckoutStatement(
+  db: D1Database,
+  m: EventMatch,
+  c: Completion,
+): D1PreparedStatement {
+  const paymentStatus = c.final
+    ? "?5"
+    : "CASE WHEN payment_status IN ('paid', 'failed') THEN payment_status ELSE ?5 END";
+  return db
+    .prepare(
+      `UPDATE checkout_sessions SET
+         status = 'complete',
+         stripe_session_id = COALESCE(stripe_session_id, ?1),
+         payment_status = ${paymentStatus},
+         stripe_customer_id = COALESCE(?6, stripe_customer_id),
+         stripe_subscription_id = COALESCE(?7, stripe_subscription_id),
+         stripe_payment_intent_id = COALESCE(?8, stripe_payment_intent_id),
+         stripe_setup_intent_id = COALESCE(?9, stripe_setup_intent_id),
+         completed_at = COALESCE(completed_at, ?10),
+         updated_at = ?11
+       WHERE ${MATCH_SQL}`,
+    )
+    .bind(
+      ...matchParams(m),
+      c.paymentStatus,
+      c.customerId,
+      c.subscriptionId,
+      c.paymentIntentId,
+      c.setupIntentId,
+      c.completedAt,
+      c.now,
+    );
+}
+
+/** Expires an open or pending checkout; a completed one is never expired. */
+export function expireCheckoutStatement(
+  db: D1Database,
+  m: EventMatch,
+  now: number,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE checkout_sessions SET status = 'expired', stripe_session_id = COALESCE(stripe_session_id, ?1), updated_at = ?5
+       WHERE ${MATCH_SQL} AND status IN ('open', 'pending')`,
+    )
+    .bind(...matchParams(m), now);
+}
+
+/** Remembers the tenant's Stripe customer for its mode (the first one learnt is kept). */
+export function rememberTenantCustomerStatement(
+  db: D1Database,
+  m: EventMatch,
+  customerId: string,
+  now: number,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO tenant_customers (app_id, tenant_id, livemode, stripe_customer_id, created_at, updated_at)
+       SELECT app_id, tenant_id, livemode, ?5, ?6, ?6 FROM checkout_sessions
+       WHERE ${MATCH_SQL} AND tenant_id IS NOT NULL
+       ON CONFLICT (app_id, tenant_id, livemode) DO NOTHING`,
+    )
+    .bind(...matchParams(m), customerId, now);
+}
+
+/** Open or pending checkouts past their expiry become expired, at most `limit` per call. */
+export async function expireOverdueCheckouts(
+  db: D1Database,
+  now: number,
+  limit: number,
+): Promise<number> {
+  const result = await db
+    .prepare(
+      `UPDATE checkout_sessions SET status = 'expired', updated_at = ?1
+       WHERE id IN (SELECT id FROM checkout_sessions WHERE status IN ('open', 'pending') AND expires_at < ?1 LIMIT ?2)`,
+    )
+    .bind(now, limit)
+    .run();
+  return result.meta.changes;
+}
+
+/** Deletes at most `limit` finished checkouts created before `cutoff`. */
+export async function deleteFinishedCheckoutsBefore(
+  db: D1Database,
+  cutoff: number,
+  limit: number,
+): Promise<number> {
+  const result = await db
+    .prepare(
+      `DELETE FROM checkout_sessions WHERE id IN (
+         SELECT id FROM checkout_sessions WHERE created_at < ?1 AND status IN ('complete', 'expired') LIMIT ?2)`,
+    )
+    .bind(cutoff, limit)
+    .run();
+  return result.meta.changes;
+}

@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { STRIPE_ALLOWED_COUNTRIES } from "./countries.ts";
 
+/** 64 characters that are safe in a query string without encoding. */
+export const STATE_PATTERN = /^[A-Za-z0-9\-_.~]{64}$/;
+
 /** The longest quantity Stripe Checkout takes for a line item. */
 export const MAX_QUANTITY = 999_999;
 
@@ -42,10 +45,7 @@ export const createCheckoutBodySchema = z.strictObject(
     test: z.boolean(expect("test", "true or false")).optional().default(false),
     state: z
       .string(expect("state", "a string of exactly 64 characters from A-Z a-z 0-9 - _ . ~"))
-      .regex(
-        /^[A-Za-z0-9\-_.~]{64}$/,
-        "state must be exactly 64 characters from A-Z a-z 0-9 - _ . ~",
-      ),
+      .regex(STATE_PATTERN, "state must be exactly 64 characters from A-Z a-z 0-9 - _ . ~"),
   },
   {
     error: (issue) => {

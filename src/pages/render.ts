@@ -1,0 +1,71 @@
+import { type Language, MESSAGES, type PageKind } from "./messages.ts";
+
+/** The page's only style; the CSP allows exactly this text by its hash. */
+export const PAGE_STYLE =
+  ":root{color-scheme:light dark}" +
+  "body{margin:0;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;" +
+  "font-size:1.25rem;line-height:1.5;background:Canvas;color:CanvasText}" +
+  "main{max-width:34rem;margin:0 auto;padding:3rem 1.25rem}" +
+  "h1{font-size:1.75rem;line-height:1.25;margin:0 0 1rem}" +
+  "p{margin:0 0 1rem}";
+
+async function sha256Base64(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  let binary = "";
+  for (const byte of new Uint8Array(digest)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+// Cached as a value, not as a promise: a promise shared between requests would be settled in
+// another request's context, which workerd warns about.
+let contentSecurityPolicy: string | undefined;
+
+/** The strict CSP of every answer of the payment page: nothing but the one inline style. */
+export async function pageContentSecurityPolicy(): Promise<string> {
+  contentSecurityPolicy ??= [
+    "default-src 'none'",
+    `style-src 'sha256-${await sha256Base64(PAGE_STYLE)}'`,
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+  return contentSecurityPolicy;
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
+}
+
+/**
+ * The whole HTML of one page. It is made only from fixed texts: nothing from the request
+ * (hash, state, headers) ever appears in it.
+ */
+export function renderPage(kind: PageKind, language: Language): string {
+  const message = MESSAGES[kind][language];
+  return `<!doctype html>
+<html lang="${language}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+<title>${escapeHtml(message.title)}</title>
+<style>${PAGE_STYLE}</style>
+</head>
+<body>
+<main>
+<h1>${escapeHtml(message.title)}</h1>
+<p>${escapeHtml(message.what)}</p>
+<p>${escapeHtml(message.todo)}</p>
+</main>
+</body>
+</html>
+`;
+}

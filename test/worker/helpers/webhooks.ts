@@ -1,0 +1,67 @@
+import { exports } from "cloudflare:workers";
+import Stripe from "stripe";
+
+export const WEBHOOK_SECRET_TEST = "whsec_test_double";
+export const WEBHOOK_SECRET_LIVE = "whsec_live_double";
+const cryptoProvider = Stripe.createSubtleCryptoProvider();
+
+export interface SessionEventOptions {
+  id?: string;
+  livemode?: boolean;
+  account?: string;
+  created?: number;
+}
+
+/** A Stripe event as Stripe sends it, about a Checkout Session. */
+export function sessionEvent(
+  type: string,
+  session: Record<string, unknown> & { id: string },
+  options: SessionEventOptions = {},
+) {
+  return {
+    id: options.id ?? `evt_${crypto.randomUUID().replace(/-/g, "")}`,
+    object: "event",
+    api_version: Stripe.API_VERSION,
+    type,
+    livemode: options.livemode ?? false,
+    created: options.created ?? Math.floor(Date.now() / 1000),
+    ...(options.account ? { account: options.account } : {}),
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    data: {
+      object: {
+        object: "checkout.session",
+        livemode: options.livemode ?? false,
+        metadata: {},
+        ...session,
+      },
+    },
+  };
+}
+
+/** Posts an event signed with the SDK's own test-header helper. */
+export async function deliver(
+  event: unknown,
+  options: { secret?: string; timestamp?: number; signature?: string | null; body?: string } = {},
+) {
+  const payload = options.body ?? JSON.stringify(event);
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  if (options.signature !== null) {
+    headers["Stripe-Signature"] =
+      options.signature ??
+      (await Stripe.webhooks.generateTestHeaderStringAsync({
+        payload: JSON.stringify(event),
+        secret: options.secret ?? WEBHOOK_SECRET_TEST,
+        timestamp: options.timestamp ?? Math.floor(Date.now() / 1000),
+        cryptoProvider,
+      }));
+  }
+  const response = await exports.default.fetch(
+    new Request("https://pay.example.test/api/v1/webhooks/stripe", {
+      method: "POST",
+      headers,
+      body: payload,
+    }),
+  );
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}

@@ -1,0 +1,381 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { givenWriter, newState } from "./helpers/apps.ts";
+import { call, postJson, validBody } from "./helpers/http.ts";
+import { stripe } from "./helpers/stripe.ts";
+import { deliver, sessionEvent, WEBHOOK_SECRET_LIVE } from "./helpers/webhooks.ts";
+
+interface Row {
+  id: string;
+  hash: string;
+  status: string;
+  payment_status: string | null;
+  stripe_session_id: string | null;
+  stripe_customer_id: string | null;
+  stripe_payment_intent_id: string | null;
+  stripe_subscription_id: string | null;
+  stripe_setup_intent_id: string | null;
+  completed_at: number | null;
+  updated_at: number;
+}
+
+async function checkoutFor(
+  headers: Record<string, string>,
+  path = "/api/v1/checkout-sessions",
+  body: Record<string, unknown> = {},
+) {
+  const res = await postJson(path, validBody({ state: newState(), ...body }), headers);
+  expect(res.status).toBe(200);
+  const checkout = (res.body.data as { checkout: { id: string; hash: string } }).checkout;
+  const session = stripe.sessions.get(checkout.id);
+  if (!session) throw new Error("no session at the double");
+  return { ...checkout, session };
+}
+
+async function row(sessionId: string): Promise<Row> {
+  const found = await env.DB.prepare("SELECT * FROM checkout_sessions WHERE stripe_session_id = ?1")
+    .bind(sessionId)
+    .first<Row>();
+  if (!found) throw new Error(`no row for ${sessionId}`);
+  return found;
+}
+
+async function tenantCustomers(appId: string) {
+  const { results } = await env.DB.prepare(
+    "SELECT tenant_id, livemode, stripe_customer_id FROM tenant_customers WHERE app_id = ?1",
+  )
+    .bind(appId)
+    .all();
+  return results;
+}
+
+async function eventRecorded(id: string) {
+  return (
+    (await env.DB.prepare("SELECT 1 FROM stripe_events WHERE id = ?1").bind(id).first()) !== null
+  );
+}
+
+describe("POST /api/v1/webhooks/stripe", () => {
+  it("completes a checkout, records the tenant's customer, and reuses it for the tenant's next checkout", async () => {
+    const { app, headers } = await givenWriter();
+    const tenantId = crypto.randomUUID();
+    const tenantPath = `/api/v1/tenants/${tenantId}/checkout-sessions`;
+    const checkout = await checkoutFor(headers, tenantPath);
+    const customer = stripe.addCustomer(false);
+    const event = sessionEvent(
+      "checkout.session.completed",
+      {
+        id: checkout.id,
+        status: "complete",
+        payment_status: "paid",
+        customer,
+        payment_intent: "pi_123",
+        metadata: { checkout_hash: checkout.hash },
+      },
+      { created: 1_800_000_000 },
+    );
+
+    const res = await deliver(event);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      success: true,
+      message: "Event processed",
+      data: { received: true, eventId: event.id, outcome: "applied" },
+    });
+    expect(await row(checkout.id)).toMatchObject({
+      status: "complete",
+      payment_status: "paid",
+      stripe_customer_id: customer,
+      stripe_payment_intent_id: "pi_123",
+      completed_at: 1_800_000_000,
+    });
+    expect(await tenantCustomers(app.id)).toEqual([
+      { tenant_id: tenantId, livemode: 0, stripe_customer_id: customer },
+    ]);
+
+    // The tenant's next checkout reuses the customer, and a setup checkout is now possible.
+    stripe.requests.length = 0;
+    await checkoutFor(headers, tenantPath);
+    expect(stripe.creates()[0]?.form.customer).toBe(customer);
+    const setup = await postJson(
+      tenantPath,
+      validBody({ state: newState(), mode: "setup" }),
+      headers,
+    );
+    expect(setup.status).toBe(200);
+    expect(stripe.creates()[1]?.form).toMatchObject({ mode: "setup", customer });
+  });
+
+  it("acknowledges a replayed event and changes nothing", async () => {
+    const { app, headers } = await givenWriter();
+    const checkout = await checkoutFor(
+      headers,
+      `/api/v1/tenants/${crypto.randomUUID()}/checkout-sessions`,
+    );
+    const event = sessionEvent("checkout.session.completed", {
+      id: checkout.id,
+      payment_status: "paid",
+      customer: "cus_first",
+    });
+    expect((await deliver(event)).status).toBe(200);
+    const before = await row(checkout.id);
+    const customersBefore = await tenantCustomers(app.id);
+
+    const replay = await deliver(event);
+    expect(replay.status).toBe(200);
+    expect(replay.body).toMatchObject({
+      message: "Event already processed",
+      data: { outcome: "duplicate" },
+    });
+    expect(await row(checkout.id)).toEqual(before);
+    expect(await tenantCustomers(app.id)).toEqual(customersBefore);
+  });
+
+  it("never expires a completed checkout, whatever the order of the events", async () => {
+    const { headers } = await givenWriter();
+    const checkout = await checkoutFor(headers);
+    await deliver(
+      sessionEvent(
+        "checkout.session.completed",
+        { id: checkout.id, payment_status: "paid" },
+        { created: 1_800_000_100 },
+      ),
+    );
+    const late = await deliver(
+      sessionEvent(
+        "checkout.session.expired",
+        { id: checkout.id, status: "expired" },
+        { created: 1_800_000_000 },
+      ),
+    );
+    expect(late.status).toBe(200);
+    expect(await row(checkout.id)).toMatchObject({ status: "complete", payment_status: "paid" });
+  });
+
+  it("completes an expired checkout when Stripe says it completed", async () => {
+    const { headers } = await givenWriter();
+    const checkout = await checkoutFor(headers);
+    await deliver(sessionEvent("checkout.session.expired", { id: checkout.id }));
+    expect((await row(checkout.id)).status).toBe("expired");
+    await deliver(
+      sessionEvent("checkout.session.completed", { id: checkout.id, payment_status: "paid" }),
+    );
+    expect((await row(checkout.id)).status).toBe("complete");
+  });
+
+  it("keeps an async payment's success when the earlier 'completed, unpaid' event arrives after it", async () => {
+    const { headers } = await givenWriter();
+    const checkout = await checkoutFor(headers, undefined, { paymentMethodType: "sepa" });
+    await deliver(
+      sessionEvent("checkout.session.async_payment_succeeded", {
+        id: checkout.id,
+        payment_status: "paid",
+      }),
+    );
+    await deliver(
+      sessionEvent("checkout.session.completed", { id: checkout.id, payment_status: "unpaid" }),
+    );
+    expect(await row(checkout.id)).toMatchObject({ status: "complete", payment_status: "paid" });
+  });
+
+  it("records a failed async payment", async () => {
+    const { headers } = await givenWriter();
+    const checkout = await checkoutFor(headers, undefined, { paymentMethodType: "sepa" });
+    await deliver(
+      sessionEvent("checkout.session.completed", { id: checkout.id, payment_status: "unpaid" }),
+    );
+    expect((await row(checkout.id)).payment_status).toBe("unpaid");
+    await deliver(
+      sessionEvent("checkout.session.async_payment_failed", {
+        id: checkout.id,
+        payment_status: "unpaid",
+      }),
+    );
+    expect(await row(checkout.id)).toMatchObject({ status: "complete", payment_status: "failed" });
+  });
+
+  it("records the subscription of a subscription checkout", async () => {
+    const { headers } = await givenWriter();
+    const checkout = await checkoutFor(headers, undefined, {
+      mode: "subscription",
+      price: "price_eur_monthly",
+    });
+    await deliver(
+      sessionEvent("checkout.session.completed", {
+        id: checkout.id,
+        payment_status: "paid",
+        subscription: "sub_42",
+        customer: "cus_42",
+      }),
+    );
+    expect(await row(checkout.id)).toMatchObject({
+      stripe_subscription_id: "sub_42",
+      stripe_customer_id: "cus_42",
+    });
+  });
+
+  it("verifies live events with the live secret", async () => {
+    const { headers } = await givenWriter({ liveEnabled: true });
+    const checkout = await checkoutFor(headers, undefined, { test: false });
+    const event = sessionEvent(
+      "checkout.session.completed",
+      { id: checkout.id, payment_status: "paid" },
+      { livemode: true },
+    );
+    expect((await deliver(event, { secret: WEBHOOK_SECRET_LIVE })).status).toBe(200);
+    expect((await row(checkout.id)).status).toBe("complete");
+  });
+
+  it("refuses a live event signed with the test secret, and a test event that does not match a live record", async () => {
+    const { headers } = await givenWriter({ liveEnabled: true });
+    const checkout = await checkoutFor(headers, undefined, { test: false });
+    const liveEvent = sessionEvent(
+      "checkout.session.completed",
+      { id: checkout.id },
+      { livemode: true },
+    );
+    const res = await deliver(liveEvent);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({
+      success: false,
+      message: null,
+      data: null,
+      error: "Invalid signature",
+    });
+    const testEvent = sessionEvent(
+      "checkout.session.completed",
+      { id: checkout.id },
+      { livemode: false },
+    );
+    expect((await deliver(testEvent)).body).toMatchObject({ data: { outcome: "unmatched" } });
+    expect((await row(checkout.id)).status).toBe("open");
+  });
+
+  it("handles events of connected accounts, and only for that account's checkouts", async () => {
+    const { headers } = await givenWriter({ stripeAccountTest: "acct_connected1" });
+    const checkout = await checkoutFor(headers);
+    const wrongAccount = await deliver(
+      sessionEvent("checkout.session.completed", { id: checkout.id }, { account: "acct_other" }),
+    );
+    expect(wrongAccount.body).toMatchObject({ data: { outcome: "unmatched" } });
+    const platform = await deliver(sessionEvent("checkout.session.completed", { id: checkout.id }));
+    expect(platform.body).toMatchObject({ data: { outcome: "unmatched" } });
+    expect((await row(checkout.id)).status).toBe("open");
+
+    const right = await deliver(
+      sessionEvent(
+        "checkout.session.completed",
+        { id: checkout.id, payment_status: "paid" },
+        { account: "acct_connected1" },
+      ),
+    );
+    expect(right.body).toMatchObject({ data: { outcome: "applied" } });
+    expect((await row(checkout.id)).status).toBe("complete");
+  });
+
+  it("finds a checkout whose Stripe answer was never recorded, by the hash in the metadata", async () => {
+    const { headers } = await givenWriter();
+    const checkout = await checkoutFor(headers);
+    await env.DB.prepare(
+      "UPDATE checkout_sessions SET status = 'pending', stripe_session_id = NULL, stripe_url = NULL WHERE hash = ?1",
+    )
+      .bind(checkout.hash)
+      .run();
+    await deliver(
+      sessionEvent("checkout.session.completed", {
+        id: checkout.id,
+        payment_status: "paid",
+        metadata: { checkout_hash: checkout.hash },
+      }),
+    );
+    expect(await row(checkout.id)).toMatchObject({ status: "complete", hash: checkout.hash });
+  });
+
+  it("marks the customer Checkout created for a reverse-charge checkout tax-exempt 'reverse'", async () => {
+    const { headers } = await givenWriter();
+    const checkout = await checkoutFor(headers, undefined, { isReverseCharge: true });
+    const customer = stripe.addCustomer(false);
+    const event = sessionEvent("checkout.session.completed", {
+      id: checkout.id,
+      payment_status: "paid",
+      customer,
+    });
+
+    // Stripe failing: the event is not taken, so Stripe delivers it again.
+    stripe.fail({ kind: "status", status: 503 }, { kind: "status", status: 503 });
+    const failed = await deliver(event);
+    expect(failed.status).toBe(503);
+    expect(await eventRecorded(event.id)).toBe(false);
+    expect((await row(checkout.id)).status).toBe("open");
+
+    const retried = await deliver(event);
+    expect(retried.status).toBe(200);
+    expect(stripe.customers.get(customer)?.tax_exempt).toBe("reverse");
+    expect((await row(checkout.id)).status).toBe("complete");
+  });
+
+  it("answers 200 to event types it does not handle, and records nothing", async () => {
+    const event = {
+      ...sessionEvent("customer.created", { id: "cus_1" }),
+      data: { object: { id: "cus_1", object: "customer" } },
+    };
+    const res = await deliver(event);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ message: "Event type ignored", data: { outcome: "ignored" } });
+    expect(await eventRecorded(event.id)).toBe(false);
+  });
+});
+
+describe("webhook signatures", () => {
+  async function openCheckout() {
+    const { headers } = await givenWriter();
+    return checkoutFor(headers);
+  }
+
+  it.each([
+    ["unsigned", { signature: null }],
+    ["signed with another secret", { secret: "whsec_someone_else" }],
+    ["signed too long ago", { timestamp: Math.floor(Date.now() / 1000) - 600 }],
+    ["garbage in the signature header", { signature: "t=1,v1=deadbeef" }],
+  ] as const)(
+    "refuses an event %s with 400 'Invalid signature' and changes nothing",
+    async (_name, options) => {
+      const checkout = await openCheckout();
+      const event = sessionEvent("checkout.session.completed", {
+        id: checkout.id,
+        payment_status: "paid",
+      });
+      const res = await deliver(event, options);
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({
+        success: false,
+        message: null,
+        data: null,
+        error: "Invalid signature",
+      });
+      expect((await row(checkout.id)).status).toBe("open");
+      expect(await eventRecorded(event.id)).toBe(false);
+    },
+  );
+
+  it("refuses a body changed after signing", async () => {
+    const checkout = await openCheckout();
+    const event = sessionEvent("checkout.session.completed", {
+      id: checkout.id,
+      payment_status: "unpaid",
+    });
+    const tampered = JSON.stringify({
+      ...event,
+      data: { object: { ...event.data.object, payment_status: "paid" } },
+    });
+    const res = await deliver(event, { body: tampered });
+    expect(res.status).toBe(400);
+    expect((await row(checkout.id)).status).toBe("open");
+  });
+
+  it("answers 405 to GET", async () => {
+    const get = await call("/api/v1/webhooks/stripe");
+    expect(get.status).toBe(405);
+    expect(get.response.headers.get("Allow")).toBe("POST");
+  });
+});
