@@ -36,6 +36,15 @@ export default defineConfig(async () => {
         },
         {
           test: {
+            name: "e2e",
+            environment: "node",
+            include: ["test/e2e/**/*.test.ts"],
+            testTimeout: 60_000,
+            hookTimeout: 180_000,
+          },
+        },
+        {
+          test: {
             name: "node",
             environment: "node",
             include: ["test/node/**/*.test.ts"],

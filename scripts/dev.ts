@@ -164,7 +164,13 @@ async function main(): Promise<void> {
       [path.join(root, "scripts", "stripe-double-server.ts")],
       {
         cwd: root,
-        env: { ...process.env, STRIPE_DOUBLE_PORT: port },
+        env: {
+          ...process.env,
+          STRIPE_DOUBLE_PORT: port,
+          WEBHOOK_URL: `${workerOrigin}/api/v1/webhooks/stripe`,
+          STRIPE_WEBHOOK_SECRET_TEST: vars.STRIPE_WEBHOOK_SECRET_TEST ?? "",
+          STRIPE_WEBHOOK_SECRET_LIVE: vars.STRIPE_WEBHOOK_SECRET_LIVE ?? "",
+        },
         stdio: ["ignore", "inherit", "inherit"],
       },
     );

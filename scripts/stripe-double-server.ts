@@ -1,21 +1,52 @@
 /**
  * Serves the Stripe double (stripe-double/double.ts, the same code the tests use) on loopback,
  * so `wrangler dev` can point STRIPE_API_BASE_URL at it: `npm run stripe:double`.
- * Also serves a plain hosted-checkout page and the demo app's success and cancel pages.
+ * Also serves the double's hosted checkout page (Pay / Cancel), sends the resulting events,
+ * signed with STRIPE_WEBHOOK_SECRET_TEST/LIVE, to WEBHOOK_URL (the worker's webhook route),
+ * and serves the demo app's success and cancel pages.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { StripeDouble } from "../stripe-double/double.ts";
+import Stripe from "stripe";
+import { type DoubleEvent, StripeDouble } from "../stripe-double/double.ts";
 
 const host = "127.0.0.1";
 const port = Number(process.env.STRIPE_DOUBLE_PORT ?? 12111);
-const double = new StripeDouble({ checkoutOrigin: `http://${host}:${port}` });
+const double = new StripeDouble({
+  checkoutOrigin: `http://${host}:${port}`,
+  latencyMs: Number(process.env.STRIPE_DOUBLE_LATENCY_MS ?? 0),
+});
+const webhookUrl = process.env.WEBHOOK_URL ?? "http://127.0.0.1:8787/api/v1/webhooks/stripe";
+const webhookSecrets = {
+  test: process.env.STRIPE_WEBHOOK_SECRET_TEST ?? "",
+  live: process.env.STRIPE_WEBHOOK_SECRET_LIVE ?? "",
+};
+
+/** Signs an event with the mode's webhook secret, as Stripe does, and posts it to the worker. */
+async function deliverEvent(event: DoubleEvent): Promise<void> {
+  const payload = JSON.stringify(event);
+  const secret = event.livemode ? webhookSecrets.live : webhookSecrets.test;
+  if (!secret) {
+    console.error(
+      `[stripe double] no webhook secret for ${event.livemode ? "live" : "test"} mode; ${event.type} not sent`,
+    );
+    return;
+  }
+  const signature = await Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret });
+  try {
+    const response = await fetch(webhookUrl, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Stripe-Signature": signature },
+      body: payload,
+      signal: AbortSignal.timeout(10_000),
+    });
+    console.log(`[stripe double] ${event.type} → ${webhookUrl}: ${response.status}`);
+  } catch (err) {
+    console.error(`[stripe double] ${event.type} → ${webhookUrl} failed: ${String(err)}`);
+  }
+}
 
 function page(title: string, text: string): string {
   return `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title><body style="font-family:system-ui;max-width:32rem;margin:3rem auto;padding:0 1rem"><h1>${title}</h1><p>${text}</p></body></html>`;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -31,20 +62,6 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     res.end(body);
   };
 
-  const hosted = /^\/c\/pay\/([^/]+)$/.exec(url.pathname);
-  if (req.method === "GET" && hosted?.[1]) {
-    const session = double.sessions.get(hosted[1]);
-    if (!session)
-      return send(404, "text/html; charset=utf-8", page("Not found", "No such checkout session."));
-    return send(
-      200,
-      "text/html; charset=utf-8",
-      page(
-        "Stripe double: checkout",
-        `Session ${escapeHtml(session.id)} (${escapeHtml(session.mode)}, ${escapeHtml(session.status)}). This stand-in takes no payment.`,
-      ),
-    );
-  }
   if (req.method === "GET" && url.pathname === "/demo/success") {
     return send(
       200,
@@ -72,7 +89,16 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   for (const [name, value] of Object.entries(req.headers)) {
     if (typeof value === "string") headers.set(name, value);
   }
-  const response = await double.handle(new Request(url, { method: req.method, headers, body }));
+  const request = new Request(url, { method: req.method, headers, body });
+  const hosted = double.handleHosted(request);
+  let response: Response;
+  if (hosted) {
+    // Like Stripe, the events reach the worker before the person reaches the success URL.
+    for (const event of hosted.events) await deliverEvent(event);
+    response = hosted.response;
+  } else {
+    response = await double.handle(request);
+  }
   res.writeHead(response.status, Object.fromEntries(response.headers));
   res.end(Buffer.from(await response.arrayBuffer()));
 }

@@ -58,6 +58,34 @@ export interface DoubleSession {
   form: Record<string, string>;
 }
 
+/** A Stripe event as the double emits it; the caller signs and delivers it. */
+export interface DoubleEvent {
+  id: string;
+  object: "event";
+  api_version: string;
+  type: string;
+  livemode: boolean;
+  created: number;
+  account?: string;
+  pending_webhooks: number;
+  request: { id: null; idempotency_key: null };
+  data: { object: Record<string, unknown> };
+}
+
+export interface HostedResult {
+  response: Response;
+  /** Events the hosted page caused, in the order Stripe would send them. */
+  events: DoubleEvent[];
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function hostedHtml(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title></head><body style="font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;font-size:1.1rem"><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+}
+
 export const DEFAULT_PRICES: Record<string, Price> = {
   price_eur_once: { currency: "eur", recurring: false },
   price_eur_monthly: { currency: "eur", recurring: true },
@@ -577,6 +605,147 @@ export class StripeDouble {
     }
     if (form.tax_exempt) customer.tax_exempt = form.tax_exempt;
     return { status: 200, payload: { object: "customer", ...customer } };
+  }
+
+  /**
+   * The hosted checkout page, as far as a local run needs it: GET shows the session with a Pay
+   * and a Cancel button; POST …/pay completes it (creating the customer, payment intent or
+   * subscription Stripe would) and answers 303 to the success URL; POST …/cancel answers 303 to
+   * the cancel URL. Returns null for paths that are not the hosted page.
+   */
+  handleHosted(request: Request): HostedResult | null {
+    const url = new URL(request.url);
+    const match = /^\/c\/pay\/([A-Za-z0-9_]+)(\/pay|\/cancel)?$/.exec(url.pathname);
+    if (!match?.[1]) return null;
+    const html = (status: number, body: string) => ({
+      response: new Response(body, {
+        status,
+        headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" },
+      }),
+      events: [],
+    });
+    const session = this.sessions.get(match[1]);
+    if (!session) return html(404, hostedHtml("Not found", "<p>No such checkout session.</p>"));
+    const action = match[2];
+
+    if (request.method === "GET" && !action) {
+      if (session.status !== "open") {
+        return html(
+          410,
+          hostedHtml("Checkout closed", `<p>This checkout is ${escapeHtml(session.status)}.</p>`),
+        );
+      }
+      const what = session.mode === "setup" ? "Save payment method" : "Pay";
+      const items = session.form["line_items[0][price]"]
+        ? `<p>${escapeHtml(session.form["line_items[0][quantity]"] ?? "1")} × ${escapeHtml(session.form["line_items[0][price]"] ?? "")}</p>`
+        : "";
+      return html(
+        200,
+        hostedHtml(
+          "Stripe double: checkout",
+          `<p>Session <code>${escapeHtml(session.id)}</code>, ${escapeHtml(session.mode)} mode, ${escapeHtml(session.form["allowed_payment_method_types[0]"] ?? "card")}.</p>${items}
+<p>This local stand-in takes no money.</p>
+<form method="post" action="/c/pay/${escapeHtml(session.id)}/pay"><button id="pay" type="submit">${what}</button></form>
+<form method="post" action="/c/pay/${escapeHtml(session.id)}/cancel"><button id="cancel" type="submit">Cancel</button></form>`,
+        ),
+      );
+    }
+    if (request.method === "POST" && action === "/cancel") {
+      return { response: Response.redirect(session.cancel_url, 303), events: [] };
+    }
+    if (request.method === "POST" && action === "/pay") {
+      if (session.status !== "open")
+        return html(
+          410,
+          hostedHtml("Checkout closed", "<p>This checkout can no longer be paid.</p>"),
+        );
+      const events = this.completeSession(session.id);
+      const success = session.success_url.replace("{CHECKOUT_SESSION_ID}", session.id);
+      return { response: Response.redirect(success, 303), events };
+    }
+    return html(
+      405,
+      hostedHtml("Method not allowed", "<p>Use the buttons on the checkout page.</p>"),
+    );
+  }
+
+  /**
+   * Completes a session as a person paying would, and returns the events Stripe would send:
+   * `checkout.session.completed`, and for SEPA Debit (a delayed method) the later
+   * `checkout.session.async_payment_succeeded`.
+   */
+  completeSession(id: string): DoubleEvent[] {
+    const session = this.sessions.get(id);
+    if (session?.status !== "open") throw new Error(`stripe double: session ${id} is not open`);
+    const createsCustomer =
+      session.mode === "subscription" ||
+      session.form.customer_creation === "always" ||
+      session.mode === "setup";
+    if (!session.customer && createsCustomer) {
+      session.customer = randomId("cus_");
+      this.customers.set(session.customer, {
+        id: session.customer,
+        livemode: session.livemode,
+        account: session.account,
+        tax_exempt: "none",
+      });
+    }
+    const delayed =
+      session.form["allowed_payment_method_types[0]"] === "sepa_debit" && session.mode !== "setup";
+    session.status = "complete";
+    session.url = null;
+    session.payment_status =
+      session.mode === "setup" ? "no_payment_required" : delayed ? "unpaid" : "paid";
+    const extra = {
+      payment_intent: session.mode === "payment" ? randomId("pi_") : null,
+      subscription: session.mode === "subscription" ? randomId("sub_") : null,
+      setup_intent: session.mode === "setup" ? randomId("seti_") : null,
+    };
+    const snapshot = (overrides: Record<string, unknown> = {}) => ({
+      ...this.publicSession(session),
+      ...extra,
+      ...overrides,
+    });
+    const events = [this.event("checkout.session.completed", session, snapshot())];
+    if (delayed) {
+      session.payment_status = "paid";
+      events.push(
+        this.event(
+          "checkout.session.async_payment_succeeded",
+          session,
+          snapshot({ payment_status: "paid" }),
+        ),
+      );
+    }
+    return events;
+  }
+
+  /** Expires an open session as Stripe does at `expires_at`, and returns the event. */
+  expireSession(id: string): DoubleEvent {
+    const session = this.sessions.get(id);
+    if (session?.status !== "open") throw new Error(`stripe double: session ${id} is not open`);
+    session.status = "expired";
+    session.url = null;
+    return this.event("checkout.session.expired", session, this.publicSession(session));
+  }
+
+  private event(
+    type: string,
+    session: DoubleSession,
+    object: Record<string, unknown>,
+  ): DoubleEvent {
+    return {
+      id: randomId("evt_"),
+      object: "event",
+      api_version: "2026-10-28.endive",
+      type,
+      livemode: session.livemode,
+      created: Math.floor(Date.now() / 1000),
+      ...(session.account ? { account: session.account } : {}),
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      data: { object },
+    };
   }
 
   publicSession(session: DoubleSession): Record<string, unknown> {

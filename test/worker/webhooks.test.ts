@@ -379,3 +379,43 @@ describe("webhook signatures", () => {
     expect(get.response.headers.get("Allow")).toBe("POST");
   });
 });
+
+describe("the Stripe double's own events (the local stand-in sends these)", () => {
+  it("completes a card checkout with the events the hosted page's Pay button produces", async () => {
+    const { app, headers } = await givenWriter();
+    const tenantId = crypto.randomUUID();
+    const checkout = await checkoutFor(headers, `/api/v1/tenants/${tenantId}/checkout-sessions`);
+    const events = stripe.completeSession(checkout.id);
+    expect(events.map((e) => e.type)).toEqual(["checkout.session.completed"]);
+    for (const event of events) expect((await deliver(event)).status).toBe(200);
+    const completed = await row(checkout.id);
+    expect(completed).toMatchObject({
+      status: "complete",
+      payment_status: "paid",
+      stripe_customer_id: stripe.sessions.get(checkout.id)?.customer,
+    });
+    expect(completed.stripe_payment_intent_id).toMatch(/^pi_/);
+    expect(await tenantCustomers(app.id)).toHaveLength(1);
+  });
+
+  it("ends a SEPA checkout paid after the delayed-payment event", async () => {
+    const { headers } = await givenWriter();
+    const checkout = await checkoutFor(headers, undefined, { paymentMethodType: "sepa" });
+    const events = stripe.completeSession(checkout.id);
+    expect(events.map((e) => e.type)).toEqual([
+      "checkout.session.completed",
+      "checkout.session.async_payment_succeeded",
+    ]);
+    await deliver(events[0]);
+    expect((await row(checkout.id)).payment_status).toBe("unpaid");
+    await deliver(events[1]);
+    expect((await row(checkout.id)).payment_status).toBe("paid");
+  });
+
+  it("expires a checkout with the double's expiry event", async () => {
+    const { headers } = await givenWriter();
+    const checkout = await checkoutFor(headers);
+    await deliver(stripe.expireSession(checkout.id));
+    expect((await row(checkout.id)).status).toBe("expired");
+  });
+});

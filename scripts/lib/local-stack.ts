@@ -1,0 +1,227 @@
+/**
+ * Starts the whole service on loopback for harnesses (the browser test, `npm run load`,
+ * `npm run bench`): the Stripe double's server and `wrangler dev`, each on a free port, with
+ * their own temporary state, config and secrets, so nothing of a developer's local state or
+ * `.dev.vars` is used or touched. `stop()` ends both and removes the temporary folder.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { createApp, createKey } from "../../cli/commands.ts";
+import { wranglerKvStore } from "../../cli/kv.ts";
+
+export const repoRoot = path.resolve(import.meta.dirname, "..", "..");
+const wranglerJs = path.join(repoRoot, "node_modules", "wrangler", "bin", "wrangler.js");
+const run = promisify(execFile);
+
+export const STACK_SECRETS = {
+  STRIPE_SECRET_KEY_TEST: "sk_test_local_stack",
+  STRIPE_SECRET_KEY_LIVE: "sk_live_local_stack",
+  STRIPE_WEBHOOK_SECRET_TEST: "whsec_local_stack_test",
+  STRIPE_WEBHOOK_SECRET_LIVE: "whsec_local_stack_live",
+};
+
+export interface StackOptions {
+  /** The worker's entry module (absolute path); the bench passes its own. */
+  main?: string;
+  /** Extra vars for the worker. */
+  vars?: Record<string, string>;
+  /** The Stripe double answers every API call after this many ms. */
+  stripeLatencyMs?: number;
+  /** Print the children's output (for debugging a harness). */
+  verbose?: boolean;
+}
+
+export interface LocalStack {
+  workerOrigin: string;
+  stripeOrigin: string;
+  persistDir: string;
+  configPath: string;
+  appId: string;
+  writeKey: string;
+  readKey: string;
+  stop: () => Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address
+          ? resolve(address.port)
+          : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+async function waitForHttp(url: string, child: ChildProcess, seconds: number): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(`the process behind ${url} exited (${child.exitCode})`);
+    try {
+      await fetch(url, { signal: AbortSignal.timeout(1000) });
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  throw new Error(`${url} did not answer within ${seconds} s`);
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = (signal: NodeJS.Signals) => {
+      try {
+        // Its own process group: wrangler's workerd children go with it.
+        process.kill(-(child.pid as number), signal);
+      } catch {
+        // already gone
+      }
+    };
+    const timer = setTimeout(() => kill("SIGKILL"), 5000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    kill("SIGTERM");
+  });
+}
+
+export async function startLocalStack(options: StackOptions = {}): Promise<LocalStack> {
+  const dir = mkdtempSync(path.join(tmpdir(), "checkout-edge-stack-"));
+  const persistDir = path.join(dir, "state");
+  const [workerPort, stripePort] = [await freePort(), await freePort()];
+  const workerOrigin = `http://127.0.0.1:${workerPort}`;
+  const stripeOrigin = `http://127.0.0.1:${stripePort}`;
+  const children: ChildProcess[] = [];
+  const stdio = options.verbose ? "inherit" : "ignore";
+  const quietEnv = { ...process.env, FORCE_COLOR: "0", WRANGLER_SEND_METRICS: "false" };
+
+  const stop = async () => {
+    await Promise.all(children.map(stopProcess));
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    // The project's config with absolute paths, in a folder of its own with its own secrets.
+    const config = readFileSync(path.join(repoRoot, "wrangler.toml"), "utf8")
+      .replace(
+        /^main = ".*"$/m,
+        `main = "${options.main ?? path.join(repoRoot, "src", "index.ts")}"`,
+      )
+      .replace(
+        /^migrations_dir = ".*"$/m,
+        `migrations_dir = "${path.join(repoRoot, "migrations")}"`,
+      );
+    const configPath = path.join(dir, "wrangler.toml");
+    writeFileSync(configPath, config);
+    const vars = {
+      ...STACK_SECRETS,
+      PUBLIC_BASE_URL: workerOrigin,
+      STRIPE_API_BASE_URL: stripeOrigin,
+      ...options.vars,
+    };
+    writeFileSync(
+      path.join(dir, ".dev.vars"),
+      Object.entries(vars)
+        .map(([k, v]) => `${k}=${v}`)
+        .join("\n"),
+    );
+
+    await run(
+      process.execPath,
+      [
+        wranglerJs,
+        "d1",
+        "migrations",
+        "apply",
+        "DB",
+        "--local",
+        "--config",
+        configPath,
+        "--persist-to",
+        persistDir,
+      ],
+      {
+        cwd: dir,
+        env: quietEnv,
+      },
+    );
+    const kv = wranglerKvStore({ root: repoRoot, remote: false, persistTo: persistDir });
+    const app = await createApp(
+      { kv },
+      {
+        name: "Local stack app",
+        successUrl: `${stripeOrigin}/demo/success`,
+        cancelUrl: `${stripeOrigin}/demo/cancel`,
+      },
+    );
+    const write = await createKey({ kv }, { appId: app.id, type: "write", label: "stack write" });
+    const read = await createKey({ kv }, { appId: app.id, type: "read", label: "stack read" });
+
+    const double = spawn(
+      process.execPath,
+      [path.join(repoRoot, "scripts", "stripe-double-server.ts")],
+      {
+        cwd: repoRoot,
+        detached: true,
+        stdio: ["ignore", stdio, stdio],
+        env: {
+          ...process.env,
+          STRIPE_DOUBLE_PORT: String(stripePort),
+          STRIPE_DOUBLE_LATENCY_MS: String(options.stripeLatencyMs ?? 0),
+          WEBHOOK_URL: `${workerOrigin}/api/v1/webhooks/stripe`,
+          STRIPE_WEBHOOK_SECRET_TEST: STACK_SECRETS.STRIPE_WEBHOOK_SECRET_TEST,
+          STRIPE_WEBHOOK_SECRET_LIVE: STACK_SECRETS.STRIPE_WEBHOOK_SECRET_LIVE,
+        },
+      },
+    );
+    children.push(double);
+    await waitForHttp(`${stripeOrigin}/demo/success`, double, 20);
+
+    const worker = spawn(
+      process.execPath,
+      [
+        wranglerJs,
+        "dev",
+        "--config",
+        configPath,
+        "--persist-to",
+        persistDir,
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        String(workerPort),
+        "--show-interactive-dev-session=false",
+        "--log-level",
+        options.verbose ? "log" : "warn",
+      ],
+      { cwd: dir, detached: true, stdio: ["ignore", stdio, stdio], env: quietEnv },
+    );
+    children.push(worker);
+    await waitForHttp(`${workerOrigin}/healthz`, worker, 90);
+
+    return {
+      workerOrigin,
+      stripeOrigin,
+      persistDir,
+      configPath,
+      appId: app.id,
+      writeKey: write.key,
+      readKey: read.key,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

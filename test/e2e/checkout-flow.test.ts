@@ -1,0 +1,155 @@
+/**
+ * The whole local flow in a real browser (Debian's Chromium, driven by playwright-core):
+ * create a checkout over HTTP, open nextAction.url?state=…, land on the Stripe double's hosted
+ * page, press Pay, land on the success URL, and read the completed record back.
+ * Skipped, saying so, where /usr/bin/chromium is not installed (.ci/run installs it).
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { type Browser, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../../scripts/lib/local-stack.ts";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const haveBrowser = existsSync(CHROMIUM);
+if (!haveBrowser) {
+  console.warn(
+    `[e2e] SKIPPED: no Chromium at ${CHROMIUM}; install Debian's 'chromium' package (as .ci/run does)`,
+  );
+}
+
+let stack: LocalStack;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!haveBrowser) return;
+  stack = await startLocalStack();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+}, 60_000);
+
+const newState = () => randomBytes(32).toString("hex");
+
+async function createCheckout(state: string, body: Record<string, unknown> = {}) {
+  const response = await fetch(
+    `${stack.workerOrigin}/api/v1/tenants/${crypto.randomUUID()}/checkout-sessions`,
+    {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        "X-API-KEY": stack.writeKey,
+        "X-API-KEY-TYPE": "write",
+        "X-CLIENT-ID": stack.appId,
+      },
+      body: JSON.stringify({
+        price: "price_eur_once",
+        quantity: 2,
+        taxRate: "txr_vat_de_19",
+        allowedCountry: "DE",
+        paymentMethodType: "card",
+        billingAddressCollection: true,
+        mode: "payment",
+        isReverseCharge: false,
+        test: true,
+        state,
+        ...body,
+      }),
+    },
+  );
+  expect(response.status).toBe(200);
+  const { data } = (await response.json()) as {
+    data: { checkout: { id: string; nextAction: { url: string } } };
+  };
+  return data.checkout;
+}
+
+async function readCheckout(id: string) {
+  const response = await fetch(`${stack.workerOrigin}/api/v1/checkout-sessions/${id}`, {
+    headers: { "X-API-KEY": stack.readKey, "X-API-KEY-TYPE": "read", "X-CLIENT-ID": stack.appId },
+  });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { data: { checkout: Record<string, unknown> } }).data.checkout;
+}
+
+describe.skipIf(!haveBrowser)("the local flow in Chromium", () => {
+  it("pays: payment page → Stripe double → Pay → success URL → record completed", async () => {
+    const state = newState();
+    const checkout = await createCheckout(state);
+    const page = await browser.newPage();
+
+    await page.goto(`${checkout.nextAction.url}?state=${state}`);
+    expect(page.url()).toBe(`${stack.stripeOrigin}/c/pay/${checkout.id}`);
+    await expect(page.locator("h1").textContent()).resolves.toBe("Stripe double: checkout");
+
+    await page.click("#pay");
+    await page.waitForURL(/\/demo\/success/);
+    expect(page.url()).toBe(`${stack.stripeOrigin}/demo/success?session_id=${checkout.id}`);
+
+    const record = await readCheckout(checkout.id);
+    expect(record).toMatchObject({ status: "complete", paymentStatus: "paid", nextAction: null });
+    expect(record.openedAt).not.toBeNull();
+    expect(record.completedAt).not.toBeNull();
+
+    // The same link now says the payment is done, with 410.
+    const again = await page.goto(`${checkout.nextAction.url}?state=${state}`);
+    expect(again?.status()).toBe(410);
+    await expect(page.locator("h1").textContent()).resolves.toMatch(/paid|completed/i);
+    await page.close();
+  });
+
+  it("pays by SEPA Debit: the delayed payment ends paid", async () => {
+    const state = newState();
+    const checkout = await createCheckout(state, { paymentMethodType: "sepa" });
+    const page = await browser.newPage();
+    await page.goto(`${checkout.nextAction.url}?state=${state}`);
+    await page.click("#pay");
+    await page.waitForURL(/\/demo\/success/);
+    expect(await readCheckout(checkout.id)).toMatchObject({
+      status: "complete",
+      paymentStatus: "paid",
+    });
+    await page.close();
+  });
+
+  it("cancels: back to the cancel URL, the checkout still open", async () => {
+    const state = newState();
+    const checkout = await createCheckout(state);
+    const page = await browser.newPage();
+    await page.goto(`${checkout.nextAction.url}?state=${state}`);
+    await page.click("#cancel");
+    await page.waitForURL(/\/demo\/cancel/);
+    expect(await readCheckout(checkout.id)).toMatchObject({ status: "open" });
+    await page.close();
+  });
+
+  it("shows the not-valid page for a wrong state, in German when the browser asks for it", async () => {
+    const checkout = await createCheckout(newState());
+    const context = await browser.newContext({
+      locale: "de-DE",
+      extraHTTPHeaders: { "Accept-Language": "de-DE,de;q=0.9" },
+    });
+    const page = await context.newPage();
+    const response = await page.goto(`${checkout.nextAction.url}?state=${newState()}`);
+    expect(response?.status()).toBe(404);
+    expect(page.url()).toBe(`${checkout.nextAction.url}?state=${page.url().split("state=")[1]}`);
+    await expect(page.locator("html").getAttribute("lang")).resolves.toBe("de");
+    await page.screenshot({ path: "/tmp/checkout-edge-wrong-state.png" });
+    await context.close();
+  });
+});
