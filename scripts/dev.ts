@@ -3,21 +3,27 @@
  *
  * 1. creates `.dev.vars` from `.dev.vars.example` if there is none;
  * 2. applies the D1 migrations to the local database;
- * 3. seeds a demo app with a write and a read key (once; kept in .wrangler/demo-credentials.json);
+ * 3. seeds a demo app with a write key, a read key and an access-token key pair (once; kept in
+ *    .wrangler/demo-credentials.json and .wrangler/demo-token-*.pem);
  * 4. starts the Stripe double on loopback when STRIPE_API_BASE_URL points at loopback, else
  *    says that it talks to Stripe's test mode with the key in `.dev.vars`;
  * 5. runs `wrangler dev` on http://127.0.0.1:8787 and prints ready-to-paste curl lines.
  * Ctrl-C stops everything it started.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { createApp, createKey, showApp } from "../cli/commands.ts";
+import { importPKCS8, SignJWT } from "jose";
+import { createApp, createKey, showApp, updateApp } from "../cli/commands.ts";
 import { wranglerKvStore } from "../cli/kv.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const wranglerJs = path.join(root, "node_modules", "wrangler", "bin", "wrangler.js");
 const credentialsFile = path.join(root, ".wrangler", "demo-credentials.json");
+const tokenPrivateKeyFile = path.join(root, ".wrangler", "demo-token-private.pem");
+const tokenPublicKeyFile = path.join(root, ".wrangler", "demo-token-public.pem");
+const DEMO_ISSUER = "https://issuer.demo.local";
 const workerPort = Number(process.env.PORT ?? 8787);
 const workerOrigin = `http://127.0.0.1:${workerPort}`;
 const quietEnv = { ...process.env, FORCE_COLOR: "0", WRANGLER_SEND_METRICS: "false" };
@@ -44,18 +50,28 @@ interface DemoCredentials {
   appId: string;
   writeKey: string;
   readKey: string;
+  tokenIssuer: string;
 }
 
 async function seedDemo(stripeDoubleOrigin: string | null): Promise<DemoCredentials> {
   const kv = wranglerKvStore({ root, remote: false });
   if (existsSync(credentialsFile)) {
-    const saved = JSON.parse(readFileSync(credentialsFile, "utf8")) as DemoCredentials;
+    const saved = JSON.parse(readFileSync(credentialsFile, "utf8")) as Partial<DemoCredentials>;
     try {
+      if (
+        !saved.appId ||
+        !saved.writeKey ||
+        !saved.readKey ||
+        !saved.tokenIssuer ||
+        !existsSync(tokenPrivateKeyFile)
+      ) {
+        throw new Error("incomplete");
+      }
       await showApp({ kv }, saved.appId);
       say("demo app found in local KV (delete .wrangler/demo-credentials.json to make a new one)");
-      return saved;
+      return saved as DemoCredentials;
     } catch {
-      say("saved demo app is gone from local KV; seeding a new one");
+      say("saved demo credentials are gone from local KV or incomplete; seeding new ones");
     }
   }
   const returnOrigin = stripeDoubleOrigin ?? workerOrigin;
@@ -69,7 +85,26 @@ async function seedDemo(stripeDoubleOrigin: string | null): Promise<DemoCredenti
   );
   const write = await createKey({ kv }, { appId: app.id, type: "write", label: "demo write key" });
   const read = await createKey({ kv }, { appId: app.id, type: "read", label: "demo read key" });
-  const credentials = { appId: app.id, writeKey: write.key, readKey: read.key };
+  // A key pair for access tokens: the app knows the public key, this script signs with the
+  // private one (a real app's identity provider would hold it).
+  const pair = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
+  writeFileSync(tokenPrivateKeyFile, pair.privateKey, { mode: 0o600 });
+  writeFileSync(tokenPublicKeyFile, pair.publicKey);
+  await updateApp({ kv }, app.id, {
+    tokenIssuer: DEMO_ISSUER,
+    publicKeyFile: tokenPublicKeyFile,
+    origins: [workerOrigin],
+  });
+  const credentials = {
+    appId: app.id,
+    writeKey: write.key,
+    readKey: read.key,
+    tokenIssuer: DEMO_ISSUER,
+  };
   writeFileSync(credentialsFile, `${JSON.stringify(credentials, null, 2)}\n`);
   chmodSync(credentialsFile, 0o600);
   say(`seeded demo app ${app.id} with a write and a read key`);
@@ -98,7 +133,22 @@ async function waitFor(url: string, child: ChildProcess, seconds: number): Promi
   throw new Error(`${url} did not answer within ${seconds} s`);
 }
 
-function printUsage(c: DemoCredentials): void {
+/** A fresh demo access token (one hour), for a random tenant, signed with the demo key. */
+async function demoToken(c: DemoCredentials): Promise<{ token: string; tenantId: string }> {
+  const key = await importPKCS8(readFileSync(tokenPrivateKeyFile, "utf8"), "RS256");
+  const tenantId = crypto.randomUUID();
+  const token = await new SignJWT({ tenantId })
+    .setProtectedHeader({ alg: "RS256", typ: "JWT" })
+    .setIssuer(c.tokenIssuer)
+    .setAudience(c.appId)
+    .setSubject("demo-user")
+    .setIssuedAt()
+    .setExpirationTime("1h")
+    .sign(key);
+  return { token, tenantId };
+}
+
+function printUsage(c: DemoCredentials, demo: { token: string; tenantId: string }): void {
   const body = (mode: string, price: string) =>
     `{"price":"${price}","quantity":1,"taxRate":"txr_vat_de_19","allowedCountry":"DE","paymentMethodType":"card","billingAddressCollection":true,"mode":"${mode}","isReverseCharge":false,"test":true,"state":"'"$STATE"'"}`;
   const headers = `-H 'Content-Type: application/json' -H 'X-API-KEY: ${c.writeKey}' -H 'X-API-KEY-TYPE: write' -H 'X-CLIENT-ID: ${c.appId}'`;
@@ -121,7 +171,16 @@ function printUsage(c: DemoCredentials): void {
    curl -s ${workerOrigin}/api/v1/tenants/$(cat /proc/sys/kernel/random/uuid)/checkout-sessions ${headers} \\
      -d '${body("subscription", "price_eur_monthly")}'
 
- Then open data.checkout.nextAction.url + "?state=$STATE" in a browser.
+ With an access token instead (valid 1 hour, for tenant ${demo.tenantId}):
+   STATE=$(openssl rand -hex 32)
+   curl -s ${workerOrigin}/api/v1/checkout-sessions -H 'Content-Type: application/json' \\
+     -H 'Authorization: Bearer ${demo.token}' \\
+     -d '${body("payment", "price_eur_once")}'
+
+ Then open data.checkout.nextAction.url + "?state=$STATE" in a browser, press Pay on the
+ Stripe double's page, and read the record back (status "complete"):
+   curl -s ${workerOrigin}/api/v1/checkout-sessions/<data.checkout.id> -H 'X-API-KEY: ${c.readKey}' -H 'X-API-KEY-TYPE: read' -H 'X-CLIENT-ID: ${c.appId}'
+ API documentation: ${workerOrigin}/docs
  Prices the Stripe double knows: price_eur_once, price_eur_monthly, price_usd_once,
  price_usd_monthly; tax rates: txr_vat_de_19, txr_reverse_charge_0, txr_zero.
  Rows: npx wrangler d1 execute DB --local --command "SELECT * FROM checkout_sessions"
@@ -195,6 +254,9 @@ async function main(): Promise<void> {
       "--port",
       String(workerPort),
       "--show-interactive-dev-session=false",
+      // nextAction.url must lead to where this worker listens.
+      "--var",
+      `PUBLIC_BASE_URL:${workerOrigin}`,
     ],
     { cwd: root, env: quietEnv, stdio: ["ignore", "inherit", "inherit"] },
   );
@@ -204,7 +266,7 @@ async function main(): Promise<void> {
     process.exit(code ?? 1);
   });
   await waitFor(`${workerOrigin}/healthz`, worker, 60);
-  printUsage(credentials);
+  printUsage(credentials, await demoToken(credentials));
 }
 
 main().catch((err: unknown) => {
