@@ -1,6 +1,63 @@
 import path from "node:path";
-import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, type D1Migration, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+
+type RateLimits = Record<
+  "CREATE_LIMIT_PER_CREDENTIAL" | "CREATE_LIMIT_PER_ADDRESS" | "AUTH_FAILURE_LIMIT_PER_ADDRESS",
+  number
+>;
+const UNLIMITED: RateLimits = {
+  CREATE_LIMIT_PER_CREDENTIAL: 1_000_000,
+  CREATE_LIMIT_PER_ADDRESS: 1_000_000,
+  AUTH_FAILURE_LIMIT_PER_ADDRESS: 1_000_000,
+};
+/** Small, and in production's order (failures < per credential < per address). */
+const SMALL: RateLimits = {
+  CREATE_LIMIT_PER_CREDENTIAL: 5,
+  CREATE_LIMIT_PER_ADDRESS: 8,
+  AUTH_FAILURE_LIMIT_PER_ADDRESS: 3,
+};
+
+/**
+ * A project whose tests run inside workerd with the worker's own bindings (wrangler.toml),
+ * local D1/KV, and the vars and secrets below; Stripe is the in-process double (setup.ts).
+ * `limits` sets the rate-limit bindings: unlimited for the ordinary tests (which share one
+ * client address), small for the tests of the limits themselves.
+ */
+function workerProject(
+  name: string,
+  files: { include: string[]; exclude?: string[] },
+  limits: RateLimits,
+  migrations: D1Migration[],
+) {
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            PUBLIC_BASE_URL: "https://pay.example.test",
+            STRIPE_API_BASE_URL: "http://stripe.test",
+            STRIPE_TIMEOUT_MS: "1000",
+            STRIPE_MAX_NETWORK_RETRIES: "1",
+            STRIPE_SECRET_KEY_TEST: "sk_test_double_0123456789",
+            STRIPE_SECRET_KEY_LIVE: "sk_live_double_0123456789",
+            STRIPE_WEBHOOK_SECRET_TEST: "whsec_test_double",
+            STRIPE_WEBHOOK_SECRET_LIVE: "whsec_live_double",
+          },
+          ratelimits: Object.fromEntries(
+            Object.entries(limits).map(([binding, limit], i) => [
+              binding,
+              { namespace_id: String(9001 + i), simple: { limit, period: 60 as const } },
+            ]),
+          ),
+        },
+      }),
+    ],
+    test: { name, ...files, setupFiles: ["./test/worker/setup.ts"] },
+  };
+}
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
@@ -9,31 +66,18 @@ export default defineConfig(async () => {
       // The worker logs a JSON line per request; show them only for tests that fail.
       silent: "passed-only" as const,
       projects: [
-        {
-          plugins: [
-            cloudflareTest({
-              wrangler: { configPath: "./wrangler.toml" },
-              miniflare: {
-                bindings: {
-                  TEST_MIGRATIONS: migrations,
-                  PUBLIC_BASE_URL: "https://pay.example.test",
-                  STRIPE_API_BASE_URL: "http://stripe.test",
-                  STRIPE_TIMEOUT_MS: "300",
-                  STRIPE_MAX_NETWORK_RETRIES: "1",
-                  STRIPE_SECRET_KEY_TEST: "sk_test_double_0123456789",
-                  STRIPE_SECRET_KEY_LIVE: "sk_live_double_0123456789",
-                  STRIPE_WEBHOOK_SECRET_TEST: "whsec_test_double",
-                  STRIPE_WEBHOOK_SECRET_LIVE: "whsec_live_double",
-                },
-              },
-            }),
-          ],
-          test: {
-            name: "worker",
-            include: ["test/worker/**/*.test.ts"],
-            setupFiles: ["./test/worker/setup.ts"],
-          },
-        },
+        workerProject(
+          "worker",
+          { include: ["test/worker/**/*.test.ts"], exclude: ["test/worker/**/*.limits.test.ts"] },
+          UNLIMITED,
+          migrations,
+        ),
+        workerProject(
+          "limits",
+          { include: ["test/worker/**/*.limits.test.ts"] },
+          SMALL,
+          migrations,
+        ),
         {
           test: {
             name: "e2e",

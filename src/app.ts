@@ -5,6 +5,7 @@ import { type HonoEnv, parseConfig } from "./env.ts";
 import { ApiError, renderError, toApiError } from "./errors.ts";
 import { logRequests } from "./logging.ts";
 import { checkoutSessionRoutes } from "./routes/checkout-sessions.ts";
+import { docsRoutes } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { paymentPageRoutes } from "./routes/payment-page.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
@@ -23,6 +24,7 @@ export function createApp() {
   app.use("/api/v1/*", browserCors);
 
   app.route("/", healthRoutes);
+  app.route("/", docsRoutes);
   app.route("/", paymentPageRoutes);
   app.route("/api/v1", checkoutSessionRoutes);
   app.route("/api/v1", webhookRoutes);

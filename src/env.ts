@@ -6,6 +6,9 @@ import { ApiError } from "./errors.ts";
 export interface Bindings {
   APPS: KVNamespace;
   DB: D1Database;
+  CREATE_LIMIT_PER_CREDENTIAL: RateLimit;
+  CREATE_LIMIT_PER_ADDRESS: RateLimit;
+  AUTH_FAILURE_LIMIT_PER_ADDRESS: RateLimit;
   PUBLIC_BASE_URL?: string;
   STRIPE_API_BASE_URL?: string;
   CHECKOUT_EXPIRES_MINUTES?: string;

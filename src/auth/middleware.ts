@@ -1,8 +1,9 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { HonoEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { verifyAccessToken } from "./access-token.ts";
 import { verifyApiKey } from "./api-key.ts";
+import { noteFailedCredentials, refuseBlockedAddress } from "./rate-limit.ts";
 
 export interface AuthOptions {
   /** The route writes: read keys are refused with 403. */
@@ -21,6 +22,18 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<HonoEnv> {
   }
 
   return async function authenticateCaller(c, next) {
+    refuseBlockedAddress(c);
+    try {
+      await checkCredentials(c);
+    } catch (err) {
+      // Failed credential checks are counted per address; past the limit they become 429.
+      if (err instanceof ApiError && err.status === 401) throw await noteFailedCredentials(c, err);
+      throw err;
+    }
+    await next();
+  };
+
+  async function checkCredentials(c: Context<HonoEnv>): Promise<void> {
     const headers = c.req.raw.headers;
     const hasApiKey = headers.has("X-API-KEY");
     const hasToken = headers.has("Authorization");
@@ -54,7 +67,7 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<HonoEnv> {
       }
       c.set("app", app);
       c.set("credential", { kind: "access_token", tenantId });
-      return next();
+      return;
     }
 
     if (headers.has("Origin")) {
@@ -69,6 +82,5 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<HonoEnv> {
     }
     c.set("app", app);
     c.set("credential", { kind: "api_key", keyId: key.id, keyType: key.type });
-    return next();
-  };
+  }
 }

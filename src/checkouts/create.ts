@@ -1,4 +1,4 @@
-import { randomToken, sha256Hex } from "../apps/keys.ts";
+import { sha256Hex } from "../apps/keys.ts";
 import type { AppRecord } from "../apps/records.ts";
 import {
   type CheckoutRecord,
@@ -14,6 +14,7 @@ import type { CreateCheckoutBody } from "../schemas/checkout.ts";
 import type { StripeGateway } from "../stripe/client.ts";
 import { toStripeApiError } from "../stripe/errors.ts";
 import { buildCheckoutSessionParams } from "../stripe/params.ts";
+import { newCheckoutHash } from "./hash.ts";
 import { type CheckoutView, toCheckoutView } from "./view.ts";
 
 export interface CreateCheckoutDeps {
@@ -30,7 +31,7 @@ export interface CreateCheckoutInput {
   body: CreateCheckoutBody;
 }
 
-const SOFORT_DISCONTINUED =
+export const SOFORT_DISCONTINUED =
   "paymentMethodType sofort is no longer available: Stripe discontinued SOFORT on 2025-03-31. Use card or sepa instead";
 
 /** What identifies "the same request" for one state: every field except state itself. */
@@ -51,6 +52,7 @@ async function fingerprint(tenantId: string | null, body: CreateCheckoutBody): P
 export async function createCheckout(
   deps: CreateCheckoutDeps,
   input: CreateCheckoutInput,
+  attempt = 0,
 ): Promise<CheckoutView> {
   const { app, tenantId, body } = input;
   if (body.paymentMethodType === "sofort") throw new ApiError("bad_request", SOFORT_DISCONTINUED);
@@ -80,6 +82,7 @@ export async function createCheckout(
   const stateDigest = await sha256Hex(body.state);
   const requestFingerprint = await fingerprint(tenantId, body);
   let record = await findCheckoutByState(deps.db, app.id, livemode, stateDigest);
+  let reservedHere = false;
 
   if (!record) {
     const customerId = tenantId
@@ -92,9 +95,9 @@ export async function createCheckout(
       );
     }
     const now = deps.now();
-    await reserveCheckout(deps.db, {
+    reservedHere = await reserveCheckout(deps.db, {
       id: crypto.randomUUID(),
-      hash: randomToken(24),
+      hash: newCheckoutHash(),
       appId: app.id,
       tenantId,
       livemode,
@@ -126,7 +129,48 @@ export async function createCheckout(
   }
   if (record.status !== "pending") return toCheckoutView(record, deps.config);
 
+  if (!reservedHere) {
+    // Another request holds this state right now: let it finish rather than call Stripe too.
+    const settled = await awaitConcurrentAttempt(deps, record);
+    if (settled === null) {
+      // It was refused by Stripe and freed the state; try once more to get that refusal ourselves.
+      if (attempt > 0)
+        throw new ApiError("conflict", "A concurrent request with this state failed; retry");
+      return createCheckout(deps, input, attempt + 1);
+    }
+    if (settled.status !== "pending") return toCheckoutView(settled, deps.config);
+    record = settled;
+  }
   return openAtStripe(deps, stripe, record, { ...body, paymentMethodType }, app);
+}
+
+/**
+ * Waits, with backoff, for the request that reserved a state to record its outcome. Returns the
+ * row once it left `pending`, null if it was deleted (Stripe refused), or the still-pending row
+ * when the owner had time for all its Stripe attempts and more: then it is presumed gone (a
+ * crash, a lost write) and the caller recovers it with the same Idempotency-Key. A row already
+ * older than that window is returned at once.
+ */
+async function awaitConcurrentAttempt(
+  deps: CreateCheckoutDeps,
+  pending: CheckoutRecord,
+): Promise<CheckoutRecord | null> {
+  const { STRIPE_TIMEOUT_MS, STRIPE_MAX_NETWORK_RETRIES } = deps.config;
+  const windowMs = STRIPE_TIMEOUT_MS * (STRIPE_MAX_NETWORK_RETRIES + 1) + 2_000;
+  const deadline = pending.updatedAt * 1000 + windowMs;
+  let delayMs = 20;
+  let current: CheckoutRecord | null = pending;
+  while (current?.status === "pending" && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    delayMs = Math.min(delayMs * 1.5, 250);
+    current = await findCheckoutByState(
+      deps.db,
+      pending.appId,
+      pending.livemode,
+      pending.stateDigest,
+    );
+  }
+  return current;
 }
 
 async function openAtStripe(

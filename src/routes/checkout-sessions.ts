@@ -1,6 +1,6 @@
 import { type Context, Hono } from "hono";
-import { z } from "zod";
 import { authenticate } from "../auth/middleware.ts";
+import { limitCreatesPerAddress, limitCreatesPerCredential } from "../auth/rate-limit.ts";
 import { createCheckout } from "../checkouts/create.ts";
 import { toCheckoutDetails } from "../checkouts/view.ts";
 import { findCheckoutBySessionId } from "../db/checkouts.ts";
@@ -11,19 +11,11 @@ import {
   createCheckoutBodySchema,
   tenantParamSchema,
 } from "../schemas/checkout.ts";
+import { sessionIdParamSchema } from "../schemas/params.ts";
 import { createStripeGateway } from "../stripe/client.ts";
 import { requireJsonBody, validate } from "../validation.ts";
 import { limitBody } from "./limit-body.ts";
 import { methodNotAllowed } from "./method-not-allowed.ts";
-
-const sessionIdParamSchema = z.object({
-  id: z
-    .string()
-    .regex(
-      /^cs_(test|live)_[A-Za-z0-9]{1,250}$/,
-      "id in the path must be a Stripe Checkout Session id (cs_…)",
-    ),
-});
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
@@ -63,7 +55,9 @@ export const checkoutSessionRoutes = new Hono<HonoEnv>()
   .post(
     "/checkout-sessions",
     limitBody,
+    limitCreatesPerAddress,
     authenticate({ write: true, tokens: true }),
+    limitCreatesPerCredential,
     requireJsonBody,
     validate("json", createCheckoutBodySchema),
     (c) => {
@@ -77,7 +71,9 @@ export const checkoutSessionRoutes = new Hono<HonoEnv>()
   .post(
     "/tenants/:tenantId/checkout-sessions",
     limitBody,
+    limitCreatesPerAddress,
     authenticate({ write: true, tokens: false }),
+    limitCreatesPerCredential,
     validate("param", tenantParamSchema),
     requireJsonBody,
     validate("json", createCheckoutBodySchema),

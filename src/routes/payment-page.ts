@@ -1,5 +1,6 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { sha256Hex } from "../apps/keys.ts";
+import { CHECKOUT_HASH_PATTERN } from "../checkouts/hash.ts";
 import { type CheckoutRecord, findCheckoutByHash, markCheckoutOpened } from "../db/checkouts.ts";
 import type { HonoEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
@@ -8,8 +9,6 @@ import { pageContentSecurityPolicy, renderPage } from "../pages/render.ts";
 import { STATE_PATTERN } from "../schemas/checkout.ts";
 import { methodNotAllowed } from "./method-not-allowed.ts";
 
-/** A hash as the create route makes it: 24 random bytes, base64url. */
-const HASH_PATTERN = /^[A-Za-z0-9_-]{32}$/;
 /** Compared against when there is no record, so that both paths do the same work. */
 const DUMMY_DIGEST = "0".repeat(64);
 
@@ -79,7 +78,9 @@ export const paymentPageRoutes = new Hono<HonoEnv>()
     if (state === undefined || !STATE_PATTERN.test(state)) return page(c, "incomplete", 403);
 
     const hash = c.req.param("hash");
-    const record = HASH_PATTERN.test(hash) ? await findCheckoutByHash(c.env.DB, hash) : null;
+    const record = CHECKOUT_HASH_PATTERN.test(hash)
+      ? await findCheckoutByHash(c.env.DB, hash)
+      : null;
     // One answer for an unknown hash and a wrong state: the page never tells whether a hash
     // exists to someone without its state.
     if (!stateMatches(record, await sha256Hex(state)) || !record) {

@@ -74,8 +74,8 @@ describe("idempotency by state", () => {
     expect(new Set(checkouts).size).toBe(1);
     expect(stripe.sessions.size).toBe(1);
     expect(await rowsOfApp(app.id)).toHaveLength(1);
-    // Every Stripe call for this state carried the same key, so Stripe could only create once.
-    expect(new Set(stripe.creates().map((r) => r.headers["idempotency-key"])).size).toBe(1);
+    // The duplicates waited for the first request instead of calling Stripe themselves.
+    expect(stripe.creates()).toHaveLength(1);
   });
 
   it("reaches the same Stripe session when a retry follows a timeout that Stripe had already acted on", async () => {

@@ -1,0 +1,162 @@
+import { z } from "zod";
+import type { CheckoutDetails, CheckoutView } from "../checkouts/view.ts";
+import type { Envelope } from "../errors.ts";
+import type { EventOutcome } from "../webhooks/apply-event.ts";
+import { apiDocs } from "./docs.ts";
+
+/*
+ * The responses of the API as zod schemas. They validate nothing at run time: the OpenAPI
+ * document is generated from them, and the type assertions at the end of this file fail the
+ * type check when a schema and the TypeScript type that the routes really return drift apart.
+ */
+
+function doc<T extends z.ZodType>(schema: T, description: string): T {
+  apiDocs.add(schema, { description });
+  return schema;
+}
+
+const checkoutStatusSchema = doc(
+  z.enum(["pending", "open", "complete", "expired"]),
+  "pending: Stripe has not confirmed the session yet; open: can be paid; complete: finished (see paymentStatus); expired: can no longer be paid",
+);
+const checkoutModeSchema = doc(
+  z.enum(["payment", "subscription", "setup"]),
+  "The mode the checkout was created with",
+);
+const sessionIdSchema = doc(z.string(), "The Stripe Checkout Session id (cs_test_… / cs_live_…)");
+const hashSchema = doc(
+  z.string().regex(/^[A-Za-z0-9_-]{32}$/),
+  "The checkout's unguessable id in this service: the last segment of the payment page URL",
+);
+const tenantIdSchema = doc(
+  z.uuid().nullable(),
+  "The tenant the checkout is for (from the tenant route or the access token's tenantId claim), or null",
+);
+/** A point in time as the views write it (toISOString: UTC, milliseconds). */
+const timestamp = () => z.iso.datetime();
+const nextActionSchema = z.object({
+  url: doc(
+    z.url(),
+    "The payment page of this service. Append ?state=<the state you sent> and send the person there",
+  ),
+});
+
+/** `data.checkout` of the create routes (src/checkouts/view.ts, CheckoutView). */
+export const checkoutViewSchema = doc(
+  z.object({
+    id: sessionIdSchema,
+    hash: hashSchema,
+    nextAction: nextActionSchema,
+    status: checkoutStatusSchema,
+    mode: checkoutModeSchema,
+    livemode: doc(z.boolean(), "false for test mode (test: true), true for live mode"),
+    tenantId: tenantIdSchema,
+    expiresAt: doc(timestamp(), "When the checkout expires (ISO 8601, UTC)"),
+  }),
+  "The checkout that was created (or, for a repeated state, found again)",
+);
+
+/** `data.checkout` of the read route (src/checkouts/view.ts, CheckoutDetails). */
+export const checkoutDetailsSchema = doc(
+  z.object({
+    id: sessionIdSchema,
+    hash: hashSchema,
+    status: checkoutStatusSchema,
+    paymentStatus: doc(
+      z.string().nullable(),
+      "Stripe's payment status once known (paid, unpaid, no_payment_required, failed), else null",
+    ),
+    mode: checkoutModeSchema,
+    livemode: doc(z.boolean(), "false for test mode, true for live mode"),
+    tenantId: tenantIdSchema,
+    createdAt: doc(timestamp(), "When the checkout was created (ISO 8601, UTC)"),
+    expiresAt: doc(timestamp(), "When the checkout expires (ISO 8601, UTC)"),
+    openedAt: doc(
+      timestamp().nullable(),
+      "When the payment page first forwarded to Stripe, or null",
+    ),
+    completedAt: doc(
+      timestamp().nullable(),
+      "When Stripe reported the checkout completed, or null",
+    ),
+    nextAction: doc(
+      nextActionSchema.nullable(),
+      "The payment page while the checkout can still be paid, else null",
+    ),
+  }),
+  "The stored record of a checkout (never its state, the state's digest or Stripe's own URL)",
+);
+
+export const eventOutcomeSchema = doc(
+  z.enum(["applied", "duplicate", "ignored", "unmatched"]),
+  "applied: the event changed the record; duplicate: this event id was processed before; ignored: an event type this service does not handle; unmatched: no checkout of this service",
+);
+
+function successEnvelopeSchema<T extends z.ZodType>(data: T, description: string) {
+  return doc(
+    z.object({
+      success: z.literal(true),
+      message: doc(z.string(), "What happened, in words"),
+      error: z.null(),
+      data,
+    }),
+    description,
+  );
+}
+
+export const createCheckoutResponseSchema = successEnvelopeSchema(
+  z.object({ checkout: checkoutViewSchema }),
+  "The success envelope with data.checkout",
+);
+
+export const readCheckoutResponseSchema = successEnvelopeSchema(
+  z.object({ checkout: checkoutDetailsSchema }),
+  "The success envelope with data.checkout",
+);
+
+export const webhookResponseSchema = successEnvelopeSchema(
+  z.object({
+    received: z.literal(true),
+    eventId: doc(z.string(), "Stripe's event id (evt_…)"),
+    outcome: eventOutcomeSchema,
+  }),
+  "The event was taken (or deliberately ignored); Stripe stops delivering it",
+);
+
+export const healthResponseSchema = successEnvelopeSchema(
+  z.object({ status: z.literal("ok") }),
+  "The worker answers and its D1 and KV bindings respond",
+);
+
+/** Every failure of the JSON API, 404 and 405 included. */
+export const failureEnvelopeSchema = doc(
+  z.object({
+    success: z.literal(false),
+    message: z.null(),
+    error: doc(
+      z.string(),
+      "What was wrong, in words a developer can act on (which field, which header)",
+    ),
+    data: z.null(),
+  }),
+  "The failure envelope",
+);
+
+// Compile-time checks: each schema's output is exactly the type the code returns.
+type Equal<A, B> =
+  (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Assert<T extends true> = T;
+type Success<T> = Extract<Envelope<T>, { success: true }>;
+
+export type SchemaMatchesTypes = [
+  Assert<Equal<z.output<typeof checkoutViewSchema>, CheckoutView>>,
+  Assert<Equal<z.output<typeof checkoutDetailsSchema>, CheckoutDetails>>,
+  Assert<Equal<z.output<typeof eventOutcomeSchema>, EventOutcome>>,
+  Assert<Equal<z.output<typeof createCheckoutResponseSchema>, Success<{ checkout: CheckoutView }>>>,
+  Assert<
+    Equal<z.output<typeof readCheckoutResponseSchema>, Success<{ checkout: CheckoutDetails }>>
+  >,
+  Assert<
+    Equal<z.output<typeof failureEnvelopeSchema>, Extract<Envelope<never>, { success: false }>>
+  >,
+];

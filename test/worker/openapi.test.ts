@@ -1,0 +1,408 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { createApp } from "../../src/app.ts";
+import { documentForOrigin, openApiDocument } from "../../src/openapi/document.ts";
+import { escapeHtml, operationsOf, renderDocsPage } from "../../src/openapi/html.ts";
+import { JSON_SCHEMA_OPTIONS } from "../../src/openapi/json-schema.ts";
+import type {
+  JsonSchema,
+  OpenApiDocument,
+  OperationObject,
+  Ref,
+  ResponseObject,
+} from "../../src/openapi/types.ts";
+import { createCheckoutBodySchema, tenantParamSchema } from "../../src/schemas/checkout.ts";
+import { sessionIdParamSchema } from "../../src/schemas/params.ts";
+import {
+  checkoutDetailsSchema,
+  checkoutViewSchema,
+  createCheckoutResponseSchema,
+} from "../../src/schemas/responses.ts";
+import { givenWriter, newState } from "./helpers/apps.ts";
+import { call, postJson, validBody } from "./helpers/http.ts";
+import { deliver, sessionEvent } from "./helpers/webhooks.ts";
+
+const ORIGIN = "https://pay.example.test";
+const DOC = documentForOrigin(ORIGIN);
+const CREATE = "/api/v1/checkout-sessions";
+
+function resolve<T>(value: T | Ref): T {
+  if (typeof value !== "object" || value === null || !("$ref" in value)) return value as T;
+  let target: unknown = DOC;
+  for (const segment of value.$ref.replace(/^#\//, "").split("/")) {
+    target = (target as Record<string, unknown>)[segment];
+  }
+  expect(target, `${value.$ref} resolves`).toBeDefined();
+  return target as T;
+}
+
+function operation(method: "get" | "post", path: string): OperationObject {
+  const found = DOC.paths[path]?.[method];
+  if (!found) throw new Error(`${method} ${path} is not in the document`);
+  return found;
+}
+
+/** Every JSON schema in the document is checked by turning it back into zod. */
+const validatorOf = (schema: JsonSchema | Ref) =>
+  z.fromJSONSchema(resolve(schema) as z.core.JSONSchema.JSONSchema);
+
+/**
+ * A real answer of the worker must be one the document lists for its operation: the status,
+ * the X-Request-Id header, and a JSON body that the documented schema for that status accepts.
+ */
+async function expectDocumented(
+  method: "get" | "post",
+  path: string,
+  response: Response,
+  body: unknown,
+) {
+  const documented = operation(method, path).responses[String(response.status)];
+  expect(documented, `${method} ${path} documents status ${response.status}`).toBeDefined();
+  expect(response.headers.get("X-Request-Id")).toBeTruthy();
+  const media = (documented as ResponseObject).content?.["application/json"];
+  expect(media, `${response.status} of ${method} ${path} is JSON`).toBeDefined();
+  const result = validatorOf(media?.schema ?? {}).safeParse(body);
+  expect(result.error?.issues ?? []).toEqual([]);
+  return resolve(media?.schema ?? {});
+}
+
+function withoutDescriptions(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutDescriptions);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => key !== "description")
+      .map(([key, inner]) => [key, withoutDescriptions(inner)]),
+  );
+}
+
+describe("GET /openapi.json", () => {
+  it("serves the document as JSON, with the request's own origin as its server", async () => {
+    const response = await exports.default.fetch(new Request(`${ORIGIN}/openapi.json`));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Content-Type")).toBe("application/json");
+    expect(response.headers.get("X-Request-Id")).toBeTruthy();
+    const served = (await response.json()) as OpenApiDocument;
+    expect(served).toEqual(DOC);
+    expect(served.openapi).toBe("3.1.0");
+    expect(served.servers).toEqual([{ url: ORIGIN, description: "This service" }]);
+
+    const local = await exports.default.fetch(new Request("http://127.0.0.1:8787/openapi.json"));
+    expect(((await local.json()) as OpenApiDocument).servers?.[0]?.url).toBe(
+      "http://127.0.0.1:8787",
+    );
+  });
+
+  it("is built once per isolate", () => {
+    expect(openApiDocument()).toBe(openApiDocument());
+    expect(documentForOrigin(ORIGIN).paths).toBe(openApiDocument().paths);
+  });
+
+  it("lists exactly the routes the app serves", () => {
+    const served = new Set(
+      createApp()
+        .routes.filter((route) => route.method !== "ALL")
+        .map(
+          (route) =>
+            `${route.method.toUpperCase()} ${route.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`,
+        ),
+    );
+    const documented = new Set(
+      operationsOf(DOC).map(({ method, path }) => `${method.toUpperCase()} ${path}`),
+    );
+    expect([...documented].sort()).toEqual([...served].sort());
+    expect(documented.size).toBe(8);
+  });
+
+  it("documents every operation completely", () => {
+    for (const { method, path, operation } of operationsOf(DOC)) {
+      const where = `${method} ${path}`;
+      expect(operation.summary, where).toBeTruthy();
+      expect(operation.description, where).toBeTruthy();
+      expect(Array.isArray(operation.security), where).toBe(true);
+      const parameters = operation.parameters.map((p) => resolve(p));
+      expect(
+        parameters.some((p) => p.name === "X-Request-Id" && p.in === "header"),
+        where,
+      ).toBe(true);
+      // Every path template variable is a required path parameter.
+      for (const [, name] of path.matchAll(/\{([^}]+)\}/g)) {
+        expect(
+          parameters.some((p) => p.name === name && p.in === "path" && p.required),
+          `${where}: ${name}`,
+        ).toBe(true);
+      }
+      expect(operation.responses["405"]?.headers?.Allow, where).toBeDefined();
+      for (const [status, response] of Object.entries(operation.responses)) {
+        expect(response.headers?.["X-Request-Id"], `${where} ${status}`).toBeDefined();
+        if (status === "503" || status === "429") {
+          expect(response.headers?.["Retry-After"], `${where} ${status}`).toBeDefined();
+        }
+        const failure = response.content?.["application/json"];
+        if (Number(status) >= 400 && failure) {
+          expect(failure.schema, `${where} ${status}`).toEqual({
+            $ref: "#/components/schemas/Failure",
+          });
+          expect(Object.keys(failure.examples ?? {}).length, `${where} ${status}`).toBeGreaterThan(
+            0,
+          );
+        }
+      }
+    }
+    const page = operation("get", "/checkout/{hash}").responses;
+    expect(page["303"]?.headers?.Location).toBeDefined();
+    for (const status of ["403", "404", "410"]) {
+      expect(Object.keys(page[status]?.content ?? {})).toEqual(["text/html"]);
+    }
+    for (const path of [CREATE, "/api/v1/checkout-sessions/{id}"]) {
+      const tokenRoute = operation(path === CREATE ? "post" : "get", path);
+      expect(tokenRoute.security).toContainEqual({ accessToken: [] });
+      expect(tokenRoute.responses["200"]?.headers?.["Access-Control-Allow-Origin"]).toBeDefined();
+    }
+    expect(operation("post", "/api/v1/tenants/{tenantId}/checkout-sessions").security).toEqual([
+      { apiKey: ["write"], apiKeyType: [], clientId: [] },
+    ]);
+    const signature = operation("post", "/api/v1/webhooks/stripe").parameters.map((p) =>
+      resolve(p),
+    );
+    expect(signature).toContainEqual(
+      expect.objectContaining({ name: "Stripe-Signature", in: "header", required: true }),
+    );
+  });
+
+  it("describes the credentials as three API-key headers and a bearer JWT", () => {
+    const schemes = DOC.components.securitySchemes;
+    expect(schemes.apiKey).toMatchObject({ type: "apiKey", in: "header", name: "X-API-KEY" });
+    expect(schemes.apiKeyType).toMatchObject({ in: "header", name: "X-API-KEY-TYPE" });
+    expect(schemes.clientId).toMatchObject({ in: "header", name: "X-CLIENT-ID" });
+    expect(schemes.accessToken).toMatchObject({ type: "http", scheme: "bearer" });
+    for (const claim of ["RS256", "aud", "iss", "exp", "nbf", "iat", "tenantId"]) {
+      expect(schemes.accessToken?.description).toContain(claim);
+    }
+  });
+});
+
+describe("the document's schemas are the validators' schemas", () => {
+  const bodySchema = DOC.components.schemas.CreateCheckoutBody as JsonSchema & {
+    properties: Record<string, JsonSchema>;
+    required: string[];
+  };
+
+  it("generates the request body from createCheckoutBodySchema", () => {
+    expect(bodySchema).toEqual(z.toJSONSchema(createCheckoutBodySchema, JSON_SCHEMA_OPTIONS));
+    // Only descriptions are added to what zod makes of the schema on its own.
+    expect(withoutDescriptions(bodySchema)).toEqual(
+      z.toJSONSchema(createCheckoutBodySchema, { target: "draft-2020-12", io: "input" }),
+    );
+    expect(Object.keys(bodySchema.properties).sort()).toEqual(
+      [
+        "allowedCountry",
+        "billingAddressCollection",
+        "isReverseCharge",
+        "mode",
+        "paymentMethodType",
+        "price",
+        "quantity",
+        "state",
+        "taxRate",
+        "test",
+      ].sort(),
+    );
+    expect(bodySchema.additionalProperties).toBe(false);
+    expect(bodySchema.required).not.toContain("test");
+    expect(bodySchema.properties.test).toMatchObject({ type: "boolean", default: false });
+
+    for (const path of [CREATE, "/api/v1/tenants/{tenantId}/checkout-sessions"]) {
+      expect(operation("post", path).requestBody?.content["application/json"]?.schema).toEqual({
+        $ref: "#/components/schemas/CreateCheckoutBody",
+      });
+    }
+  });
+
+  it("generates the path parameters from the routes' param schemas", () => {
+    const tenant = operation("post", "/api/v1/tenants/{tenantId}/checkout-sessions").parameters;
+    const id = operation("get", "/api/v1/checkout-sessions/{id}").parameters;
+    const props = (schema: z.ZodObject) =>
+      (z.toJSONSchema(schema, JSON_SCHEMA_OPTIONS) as { properties: Record<string, unknown> })
+        .properties;
+    expect(tenant.map((p) => resolve(p)).find((p) => p.name === "tenantId")?.schema).toEqual(
+      props(tenantParamSchema).tenantId,
+    );
+    expect(id.map((p) => resolve(p)).find((p) => p.name === "id")?.schema).toEqual(
+      props(sessionIdParamSchema).id,
+    );
+  });
+
+  it("lists the response fields the views return", () => {
+    const fields = (name: string) => {
+      const schema = DOC.components.schemas[name] as {
+        properties: { data: { properties: { checkout: { properties: object } } } };
+      };
+      return Object.keys(schema.properties.data.properties.checkout.properties).sort();
+    };
+    expect(fields("CreateCheckoutResponse")).toEqual(Object.keys(checkoutViewSchema.shape).sort());
+    expect(fields("ReadCheckoutResponse")).toEqual(Object.keys(checkoutDetailsSchema.shape).sort());
+  });
+
+  it("has examples that its own schemas accept", () => {
+    let count = 0;
+    for (const { method, path, operation } of operationsOf(DOC)) {
+      const media = [
+        ...Object.values(operation.requestBody?.content ?? {}),
+        ...Object.values(operation.responses).flatMap((r) => Object.values(r.content ?? {})),
+      ];
+      for (const { schema, examples } of media) {
+        for (const [name, example] of Object.entries(examples ?? {})) {
+          const result = validatorOf(schema).safeParse(example.value);
+          expect(result.error?.issues ?? [], `${method} ${path} example ${name}`).toEqual([]);
+          count += 1;
+        }
+      }
+    }
+    expect(count).toBeGreaterThan(50);
+  });
+});
+
+describe("the request examples work against the worker", () => {
+  const examples = (path: string) =>
+    Object.entries(
+      operation("post", path).requestBody?.content["application/json"]?.examples ?? {},
+    );
+
+  it("has a payment, a subscription and a setup example that the validator accepts", () => {
+    for (const path of [CREATE, "/api/v1/tenants/{tenantId}/checkout-sessions"]) {
+      const modes = examples(path).map(([, example]) => {
+        const parsed = createCheckoutBodySchema.safeParse(example.value);
+        expect(parsed.error?.issues ?? []).toEqual([]);
+        return parsed.data?.mode;
+      });
+      expect(modes.sort()).toEqual(["payment", "setup", "subscription"]);
+    }
+  });
+
+  it("creates a checkout from each example, answering as documented", async () => {
+    const { headers } = await givenWriter();
+    for (const [name, example] of examples(CREATE)) {
+      const res = await postJson(CREATE, example.value, headers);
+      // setup needs a tenant's customer from an earlier checkout: without one, 409.
+      expect(res.status, name).toBe(name === "setup" ? 409 : 200);
+      await expectDocumented("post", CREATE, res.response, res.body);
+      if (res.status === 200) {
+        expect(createCheckoutResponseSchema.safeParse(res.body).success).toBe(true);
+      }
+    }
+
+    // The same state for a tenant is another request (409 for this app): a fresh app.
+    const other = await givenWriter();
+    const tenantPath = `/api/v1/tenants/${crypto.randomUUID()}/checkout-sessions`;
+    const payment = examples(CREATE).find(([name]) => name === "payment")?.[1].value;
+    const res = await postJson(tenantPath, payment, other.headers);
+    expect(res.status).toBe(200);
+    await expectDocumented(
+      "post",
+      "/api/v1/tenants/{tenantId}/checkout-sessions",
+      res.response,
+      res.body,
+    );
+
+    const id = (res.body.data as { checkout: { id: string } }).checkout.id;
+    const read = await call(`/api/v1/checkout-sessions/${id}`, { headers: other.headers });
+    expect(read.status).toBe(200);
+    await expectDocumented("get", "/api/v1/checkout-sessions/{id}", read.response, read.body);
+  });
+
+  it("answers failures as documented", async () => {
+    const { headers } = await givenWriter();
+    const failures: [method: "get" | "post", template: string, path: string, init: RequestInit][] =
+      [
+        ["post", CREATE, CREATE, { method: "POST" }],
+        ["post", CREATE, CREATE, { method: "POST", headers }],
+        ["post", CREATE, CREATE, { method: "GET" }],
+        ["get", "/api/v1/checkout-sessions/{id}", "/api/v1/checkout-sessions/nope", { headers }],
+        [
+          "get",
+          "/api/v1/checkout-sessions/{id}",
+          "/api/v1/checkout-sessions/cs_test_unknown",
+          { headers },
+        ],
+        [
+          "post",
+          "/api/v1/tenants/{tenantId}/checkout-sessions",
+          "/api/v1/tenants/not-a-uuid/checkout-sessions",
+          {
+            method: "POST",
+            headers: { ...headers, "Content-Type": "application/json" },
+            body: JSON.stringify(validBody({ state: newState() })),
+          },
+        ],
+        ["get", "/healthz", "/healthz", {}],
+        ["get", "/healthz", "/healthz", { method: "DELETE" }],
+        ["get", "/openapi.json", "/openapi.json", { method: "POST" }],
+        ["get", "/docs", "/docs", { method: "PUT" }],
+        ["post", "/api/v1/webhooks/stripe", "/api/v1/webhooks/stripe", { method: "POST" }],
+      ];
+    for (const [method, template, path, init] of failures) {
+      const res = await call(path, init);
+      await expectDocumented(method, template, res.response, res.body);
+      if (res.status === 405) {
+        expect(res.response.headers.get("Allow")).toBe(method.toUpperCase());
+      }
+    }
+  });
+
+  it("answers Stripe's webhook as documented", async () => {
+    const event = sessionEvent("customer.created", { id: "cs_test_whatever" });
+    const res = await deliver(event);
+    expect(res.status).toBe(200);
+    const schema = resolve(
+      operation("post", "/api/v1/webhooks/stripe").responses["200"]?.content?.["application/json"]
+        ?.schema ?? {},
+    );
+    expect(validatorOf(schema).safeParse(res.body).error?.issues ?? []).toEqual([]);
+  });
+});
+
+describe("GET /docs", () => {
+  it("renders every operation on the server, with a CSP that allows only its style", async () => {
+    const response = await exports.default.fetch(new Request(`${ORIGIN}/docs`));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
+    expect(response.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    expect(response.headers.get("X-Request-Id")).toBeTruthy();
+    const html = await response.text();
+
+    for (const { method, path, operation } of operationsOf(DOC)) {
+      expect(html).toContain(`${method}</span><code>${escapeHtml(path)}</code>`);
+      expect(html).toContain(escapeHtml(operation.summary));
+      for (const status of Object.keys(operation.responses)) {
+        expect(html).toContain(`<h4>${status}: `);
+      }
+    }
+    expect(html).toContain(`<code>${ORIGIN}</code>`);
+    expect(html).toContain('<meta name="viewport"');
+
+    const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1] ?? "");
+    expect(styles).toHaveLength(1);
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(styles[0] ?? ""));
+    const hash = btoa(String.fromCharCode(...new Uint8Array(digest)));
+    const csp = response.headers.get("Content-Security-Policy") ?? "";
+    expect(csp.split("; ")).toEqual(
+      expect.arrayContaining(["default-src 'none'", `style-src 'sha256-${hash}'`]),
+    );
+    // Nothing is loaded or run: no scripts, no external resources, no inline handlers.
+    expect(html).not.toMatch(/<script|<link|<img|<iframe|\son[a-z]+=|src=/i);
+  });
+
+  it("escapes every text of the document", () => {
+    const hostile = structuredClone(DOC);
+    hostile.info.description = `<script>alert("x")</script>`;
+    const create = hostile.paths[CREATE]?.post;
+    if (!create) throw new Error("no create operation");
+    create.summary = `<img src=x onerror=alert(1)>`;
+    const html = renderDocsPage(hostile);
+    expect(html).not.toContain("<script>");
+    expect(html).not.toContain("<img");
+    expect(html).toContain("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;");
+  });
+});

@@ -1,0 +1,138 @@
+import { describe, expect, it } from "vitest";
+import { generateApiKey } from "../../src/apps/keys.ts";
+import { givenKey, givenWriter, newState } from "./helpers/apps.ts";
+import { postJson, rowsOfApp, validBody } from "./helpers/http.ts";
+import { stripe } from "./helpers/stripe.ts";
+
+// This project's rate-limit bindings (vitest.config.ts, SMALL): per 60 s, 5 creates per
+// credential, 8 per address, 3 failed credential checks per address.
+const LIMIT = 5;
+const PER_ADDRESS = 8;
+const FAILURES = 3;
+const CREATE = "/api/v1/checkout-sessions";
+// A new client address for each use, so tests never share a counter by chance.
+let lastAddress = 0;
+const address = () => {
+  lastAddress += 1;
+  return `198.51.${Math.floor(lastAddress / 250)}.${(lastAddress % 250) + 1}`;
+};
+
+describe("rate limits (Cloudflare's rate limiting binding)", () => {
+  it("limits creates per API key: the sixth call in a minute is 429 with Retry-After, nothing written", async () => {
+    const { app, headers } = await givenWriter();
+    for (let i = 0; i < LIMIT; i++) {
+      expect(
+        (
+          await postJson(CREATE, validBody({ state: newState() }), {
+            ...headers,
+            "CF-Connecting-IP": address(),
+          })
+        ).status,
+      ).toBe(200);
+    }
+    const limited = await postJson(CREATE, validBody({ state: newState() }), {
+      ...headers,
+      "CF-Connecting-IP": address(),
+    });
+    expect(limited.status).toBe(429);
+    expect(limited.response.headers.get("Retry-After")).toBe("60");
+    expect(limited.body).toEqual({
+      success: false,
+      message: null,
+      data: null,
+      error: "Too many checkout sessions for this credential; retry after 60 seconds",
+    });
+    expect(stripe.creates()).toHaveLength(LIMIT);
+    expect(await rowsOfApp(app.id)).toHaveLength(LIMIT);
+
+    // Another key of the same app still works.
+    const other = await givenKey(app.id, "write");
+    expect(
+      (
+        await postJson(CREATE, validBody({ state: newState() }), {
+          ...other.headers,
+          "CF-Connecting-IP": address(),
+        })
+      ).status,
+    ).toBe(200);
+  });
+
+  it("limits creates per client address, across keys", async () => {
+    const ip = address();
+    for (let i = 0; i < PER_ADDRESS; i++) {
+      const { headers } = await givenWriter();
+      expect(
+        (
+          await postJson(CREATE, validBody({ state: newState() }), {
+            ...headers,
+            "CF-Connecting-IP": ip,
+          })
+        ).status,
+      ).toBe(200);
+    }
+    const { app, headers } = await givenWriter();
+    const limited = await postJson(CREATE, validBody({ state: newState() }), {
+      ...headers,
+      "CF-Connecting-IP": ip,
+    });
+    expect(limited.status).toBe(429);
+    expect(limited.body.error).toBe(
+      "Too many checkout sessions from this address; retry after 60 seconds",
+    );
+    expect(limited.response.headers.get("Retry-After")).toBe("60");
+    expect(await rowsOfApp(app.id)).toHaveLength(0);
+  });
+
+  it("limits failed credential checks per address, then refuses even a right key from it", async () => {
+    const ip = address();
+    const { headers } = await givenWriter();
+    for (let i = 0; i < FAILURES; i++) {
+      const wrong = await postJson(CREATE, validBody({ state: newState() }), {
+        ...headers,
+        "X-API-KEY": generateApiKey("write"),
+        "CF-Connecting-IP": ip,
+      });
+      expect(wrong.status).toBe(401);
+    }
+    const limited = await postJson(CREATE, validBody({ state: newState() }), {
+      ...headers,
+      "X-API-KEY": generateApiKey("write"),
+      "CF-Connecting-IP": ip,
+    });
+    expect(limited.status).toBe(429);
+    expect(limited.body.error).toBe(
+      "Too many failed credential checks from this address; retry after 60 seconds",
+    );
+    expect(limited.response.headers.get("Retry-After")).toBe("60");
+
+    const right = await postJson(CREATE, validBody({ state: newState() }), {
+      ...headers,
+      "CF-Connecting-IP": ip,
+    });
+    expect(right.status).toBe(429);
+    expect(stripe.requests).toHaveLength(0);
+
+    // Other addresses are not affected.
+    expect(
+      (
+        await postJson(CREATE, validBody({ state: newState() }), {
+          ...headers,
+          "CF-Connecting-IP": address(),
+        })
+      ).status,
+    ).toBe(200);
+  });
+
+  it("counts failed token checks too", async () => {
+    const ip = address();
+    const statuses: number[] = [];
+    for (let i = 0; i <= FAILURES; i++) {
+      const res = await postJson(CREATE, validBody({ state: newState() }), {
+        Authorization: "Bearer a.b.c",
+        "CF-Connecting-IP": ip,
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([...Array(FAILURES).fill(401), 429]);
+  });
+});
