@@ -325,8 +325,21 @@ const STRIPE_FAILURES = {
 };
 
 const RATE_LIMITED = failure(
-  "Too many requests for this API key or client address; retry after Retry-After seconds",
-  { rateLimited: ["Rate limited", "Too many requests; retry after the time in Retry-After"] },
+  "Rate limited: too many creates for this credential (API key, or app and tenant of a token) or from this client address, or too many failed credential checks from this address, within 60 seconds. Retry after Retry-After seconds.",
+  {
+    perCredential: [
+      "Per credential",
+      "Too many checkout sessions for this credential; retry after 60 seconds",
+    ],
+    perAddress: [
+      "Per client address",
+      "Too many checkout sessions from this address; retry after 60 seconds",
+    ],
+    failedCredentials: [
+      "Failed credential checks",
+      "Too many failed credential checks from this address; retry after 60 seconds",
+    ],
+  },
   ["Retry-After"],
 );
 
@@ -510,6 +523,7 @@ const readCheckout = (): OperationObject => ({
       notFound: ["Unknown, or another app's or tenant's", "No checkout session with this id"],
     }),
     405: methodNotAllowed("GET", "POST"),
+    429: RATE_LIMITED,
     500: INTERNAL,
   }),
 });
