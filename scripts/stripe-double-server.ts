@@ -45,6 +45,33 @@ async function deliverEvent(event: DoubleEvent): Promise<void> {
   }
 }
 
+/** One line per session the double holds, and how many create calls reached it. */
+export interface DoubleSessionSummaries {
+  createRequests: number;
+  sessions: {
+    id: string;
+    status: string;
+    paymentStatus: string;
+    livemode: boolean;
+    mode: string;
+    checkoutHash: string | null;
+  }[];
+}
+
+function sessionSummaries(): DoubleSessionSummaries {
+  return {
+    createRequests: double.creates().length,
+    sessions: [...double.sessions.values()].map((session) => ({
+      id: session.id,
+      status: session.status,
+      paymentStatus: session.payment_status,
+      livemode: session.livemode,
+      mode: session.mode,
+      checkoutHash: session.metadata.checkout_hash ?? null,
+    })),
+  };
+}
+
 function page(title: string, text: string): string {
   return `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title><body style="font-family:system-ui;max-width:32rem;margin:3rem auto;padding:0 1rem"><h1>${title}</h1><p>${text}</p></body></html>`;
 }
@@ -76,12 +103,21 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       page("Payment cancelled", "The demo app's cancel page."),
     );
   }
+  if (req.method === "POST" && url.pathname === "/__double/latency") {
+    double.setLatency(Number(url.searchParams.get("ms") ?? 0));
+    double.requests.length = 0;
+    return send(200, "application/json", "{}");
+  }
   if (req.method === "GET" && url.pathname === "/__double/requests") {
     const requests = double.requests.map(({ headers, ...rest }) => ({
       ...rest,
       headers: { ...headers, authorization: headers.authorization ? "Bearer …" : undefined },
     }));
     return send(200, "application/json", JSON.stringify(requests, null, 2));
+  }
+  if (req.method === "GET" && url.pathname === "/__double/sessions") {
+    // For harnesses that reconcile (npm run load): what the double created, compactly.
+    return send(200, "application/json", JSON.stringify(sessionSummaries()));
   }
 
   const body = req.method === "GET" || req.method === "HEAD" ? undefined : await readBody(req);

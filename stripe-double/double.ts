@@ -218,6 +218,11 @@ export class StripeDouble {
     };
   }
 
+  /** How long every API answer waits (a slow Stripe); the bench changes it between phases. */
+  setLatency(ms: number): void {
+    this.options.latencyMs = ms;
+  }
+
   /** Queue faults: each request to the API takes the next one, until they run out. */
   fail(...faults: Fault[]): void {
     this.faults.push(...faults);

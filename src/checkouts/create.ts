@@ -81,45 +81,43 @@ export async function createCheckout(
 
   const stateDigest = await sha256Hex(body.state);
   const requestFingerprint = await fingerprint(tenantId, body);
-  let record = await findCheckoutByState(deps.db, app.id, livemode, stateDigest);
-  let reservedHere = false;
-
-  if (!record) {
-    const customerId = tenantId
-      ? await findTenantCustomer(deps.db, app.id, tenantId, livemode)
-      : null;
-    if (body.mode === "setup" && !customerId) {
-      throw new ApiError(
-        "conflict",
-        `A setup checkout needs the tenant's Stripe customer from an earlier completed checkout in ${livemode ? "live" : "test"} mode, and ${tenantId ? "this tenant has none yet" : "this request names no tenant"}`,
-      );
-    }
-    const now = deps.now();
-    reservedHere = await reserveCheckout(deps.db, {
-      id: crypto.randomUUID(),
-      hash: newCheckoutHash(),
-      appId: app.id,
-      tenantId,
-      livemode,
-      stateDigest,
-      requestFingerprint,
-      stripeAccount: (livemode ? app.stripeAccountLive : app.stripeAccountTest) ?? null,
-      stripeCustomerId: customerId,
-      mode: body.mode,
-      price: body.price,
-      quantity: body.quantity,
-      taxRate: body.taxRate,
-      allowedCountry: body.allowedCountry,
-      paymentMethod: paymentMethodType,
-      billingAddressCollection: body.billingAddressCollection,
-      reverseCharge: body.isReverseCharge,
-      createdAt: now,
-      expiresAt: now + deps.config.CHECKOUT_EXPIRES_MINUTES * 60,
-    });
-    // Read back whichever row won: ours, or a concurrent duplicate's.
-    record = await findCheckoutByState(deps.db, app.id, livemode, stateDigest);
-    if (!record) throw new ApiError("internal", "Internal error");
+  // The tenant's customer is needed before reserving: a setup checkout without one is refused.
+  const customerId = tenantId
+    ? await findTenantCustomer(deps.db, app.id, tenantId, livemode)
+    : null;
+  if (body.mode === "setup" && !customerId) {
+    throw new ApiError(
+      "conflict",
+      `A setup checkout needs the tenant's Stripe customer from an earlier completed checkout in ${livemode ? "live" : "test"} mode, and ${tenantId ? "this tenant has none yet" : "this request names no tenant"}`,
+    );
   }
+  const now = deps.now();
+  // One round trip on the common path: the insert returns our row, or nothing when the state
+  // is taken (a repeat, or a concurrent duplicate), and only then is the existing row read.
+  const reserved = await reserveCheckout(deps.db, {
+    id: crypto.randomUUID(),
+    hash: newCheckoutHash(),
+    appId: app.id,
+    tenantId,
+    livemode,
+    stateDigest,
+    requestFingerprint,
+    stripeAccount: (livemode ? app.stripeAccountLive : app.stripeAccountTest) ?? null,
+    stripeCustomerId: customerId,
+    mode: body.mode,
+    price: body.price,
+    quantity: body.quantity,
+    taxRate: body.taxRate,
+    allowedCountry: body.allowedCountry,
+    paymentMethod: paymentMethodType,
+    billingAddressCollection: body.billingAddressCollection,
+    reverseCharge: body.isReverseCharge,
+    createdAt: now,
+    expiresAt: now + deps.config.CHECKOUT_EXPIRES_MINUTES * 60,
+  });
+  const reservedHere = reserved !== null;
+  let record = reserved ?? (await findCheckoutByState(deps.db, app.id, livemode, stateDigest));
+  if (!record) throw new ApiError("internal", "Internal error");
 
   if (record.requestFingerprint !== requestFingerprint) {
     throw new ApiError(

@@ -104,18 +104,22 @@ export type NewCheckout = Omit<
 >;
 
 /**
- * Reserves (app, livemode, state) with a pending row. Returns false when the triple is taken,
- * which is how concurrent duplicates find each other: exactly one insert wins.
+ * Reserves (app, livemode, state) with a pending row and returns it; returns null when the
+ * triple is taken, which is how concurrent duplicates find each other: exactly one insert wins.
  */
-export async function reserveCheckout(db: D1Database, c: NewCheckout): Promise<boolean> {
-  const result = await db
+export async function reserveCheckout(
+  db: D1Database,
+  c: NewCheckout,
+): Promise<CheckoutRecord | null> {
+  const row = await db
     .prepare(
       `INSERT INTO checkout_sessions (
          id, hash, app_id, tenant_id, livemode, state_digest, request_fingerprint, status,
          stripe_account, stripe_customer_id, mode, price, quantity, tax_rate, allowed_country,
          payment_method, billing_address_collection, reverse_charge, created_at, updated_at, expires_at)
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?19)
-       ON CONFLICT (app_id, livemode, state_digest) DO NOTHING`,
+       ON CONFLICT (app_id, livemode, state_digest) DO NOTHING
+       RETURNING *`,
     )
     .bind(
       c.id,
@@ -138,8 +142,8 @@ export async function reserveCheckout(db: D1Database, c: NewCheckout): Promise<b
       c.createdAt,
       c.expiresAt,
     )
-    .run();
-  return result.meta.changes === 1;
+    .first<CheckoutRow>();
+  return row ? toRecord(row) : null;
 }
 
 export async function findCheckoutByState(

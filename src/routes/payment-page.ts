@@ -99,7 +99,8 @@ export const paymentPageRoutes = new Hono<HonoEnv>()
         if (record.expiresAt <= now) return page(c, "expired", 410);
         if (!record.stripeUrl) return page(c, "notReady", 404);
         const location = stripeLocation(record.stripeUrl);
-        await markCheckoutOpened(c.env.DB, record.id, now);
+        // Only the first visit writes; later ones are reads only.
+        if (record.openedAt === null) await markCheckoutOpened(c.env.DB, record.id, now);
         return c.redirect(location, 303);
       }
     }

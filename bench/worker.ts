@@ -1,0 +1,81 @@
+/**
+ * The bench's own worker entry: the real app, plus two routes that exist only here (never in
+ * the deployed worker, whose entry is src/index.ts):
+ *   POST /__bench/io    the create route's I/O and nothing else: one KV read, one Stripe SDK
+ *                       create (through the same gateway), one D1 insert;
+ *   POST /__bench/seed  inserts N checkout rows in one statement, for the growth measurement.
+ */
+import { Hono } from "hono";
+import { createApp } from "../src/app.ts";
+import { kvKeys } from "../src/apps/records.ts";
+import type { Bindings, HonoEnv } from "../src/env.ts";
+import { createStripeGateway } from "../src/stripe/client.ts";
+
+const bench = new Hono<HonoEnv>();
+
+bench.post("/__bench/io", async (c) => {
+  const env = c.env as Bindings;
+  const digest = c.req.header("X-Bench-Key-Digest") ?? "";
+  const appId = c.req.header("X-CLIENT-ID") ?? "";
+  const key = await env.APPS.get(kvKeys.apiKey(digest), "json");
+  if (!key) return c.json({ error: "unknown key" }, 400);
+  const now = Math.floor(Date.now() / 1000);
+  const id = crypto.randomUUID();
+  const stripe = createStripeGateway({
+    secretKey: env.STRIPE_SECRET_KEY_TEST ?? "",
+    apiBaseUrl: env.STRIPE_API_BASE_URL ?? "",
+    timeoutMs: 8000,
+    maxNetworkRetries: 1,
+  });
+  const session = await stripe.createCheckoutSession(
+    {
+      mode: "payment",
+      success_url: "https://app.example/success?session_id={CHECKOUT_SESSION_ID}",
+      cancel_url: "https://app.example/cancel",
+      allowed_payment_method_types: ["card"],
+      billing_address_collection: "required",
+      expires_at: now + 3600,
+      metadata: { app_id: appId, checkout_hash: id },
+      line_items: [{ price: "price_eur_once", quantity: 1, tax_rates: ["txr_vat_de_19"] }],
+      shipping_address_collection: { allowed_countries: ["DE"] },
+      payment_intent_data: { metadata: { app_id: appId, checkout_hash: id } },
+      invoice_creation: { enabled: true },
+      customer_creation: "always",
+    },
+    { idempotencyKey: id, stripeAccount: null },
+  );
+  await env.DB.prepare(
+    `INSERT INTO checkout_sessions (id, hash, app_id, livemode, state_digest, request_fingerprint, status,
+       stripe_session_id, stripe_url, mode, price, quantity, tax_rate, allowed_country, payment_method,
+       billing_address_collection, reverse_charge, created_at, updated_at, expires_at)
+     VALUES (?1, ?1, ?2, 0, ?1, 'f', 'open', ?3, ?4, 'payment', 'price_eur_once', 1, 'txr_vat_de_19', 'DE', 'card', 1, 0, ?5, ?5, ?6)`,
+  )
+    .bind(id, appId, session.id, session.url, now, now + 3600)
+    .run();
+  return c.json({ id: session.id });
+});
+
+bench.post("/__bench/seed", async (c) => {
+  const count = Math.min(Number(c.req.query("count") ?? "0"), 250_000);
+  const prefix = crypto.randomUUID();
+  const now = Math.floor(Date.now() / 1000);
+  // Rows of other apps, in every status, spread over a year, like a long-running deployment.
+  const result = await (c.env as Bindings).DB.prepare(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+     INSERT INTO checkout_sessions (id, hash, app_id, tenant_id, livemode, state_digest, request_fingerprint, status,
+       stripe_session_id, stripe_url, mode, price, quantity, tax_rate, allowed_country, payment_method,
+       billing_address_collection, reverse_charge, created_at, updated_at, expires_at)
+     SELECT ?2 || i, substr(?2 || 'h' || i, 1, 64), 'app-' || (i % 500), 'tenant-' || (i % 20000), i % 2, ?2 || 's' || i, 'f',
+       CASE i % 3 WHEN 0 THEN 'open' WHEN 1 THEN 'complete' ELSE 'expired' END,
+       'cs_seed_' || ?2 || i, 'https://checkout.stripe.test/' || i, 'payment', 'price_eur_once', 1, 'txr_vat_de_19', 'DE', 'card', 0, 0,
+       ?3 - (i % 31536000), ?3 - (i % 31536000), ?3 - (i % 31536000) + 3600
+     FROM n`,
+  )
+    .bind(count, prefix, now)
+    .run();
+  return c.json({ inserted: result.meta.changes });
+});
+
+bench.route("/", createApp());
+
+export default { fetch: bench.fetch } satisfies ExportedHandler<Bindings>;
