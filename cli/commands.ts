@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, type KeyObject } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { z } from "zod";
+import * as z from "zod";
 import { generateApiKey, generateKeyId, sha256Hex } from "../src/apps/keys.ts";
 import {
   type AppRecord,

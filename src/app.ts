@@ -32,7 +32,10 @@ export function createApp() {
   app.notFound((c) =>
     renderError(
       c,
-      new ApiError("not_found", `No route for ${c.req.method} ${c.req.path.slice(0, 200)}`),
+      new ApiError(
+        "not_found",
+        `No route for ${c.req.method} ${Array.from(c.req.path).slice(0, 200).join("")}`,
+      ),
     ),
   );
   app.onError((err, c) => renderError(c, toApiError(err)));

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { AppRecord } from "./apps/records.ts";
 import { ApiError } from "./errors.ts";
 

@@ -1,6 +1,6 @@
 import { zValidator } from "@hono/zod-validator";
 import type { MiddlewareHandler, ValidationTargets } from "hono";
-import type { z } from "zod";
+import type * as z from "zod";
 import type { HonoEnv } from "./env.ts";
 import { ApiError } from "./errors.ts";
 

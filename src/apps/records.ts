@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The shapes of what lives in the APPS KV namespace. The worker and the operator's CLI both

@@ -1,5 +1,5 @@
 import { decodeJwt, importSPKI, errors as joseErrors, jwtVerify } from "jose";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppRecord } from "../apps/records.ts";
 import { findApp } from "../apps/store.ts";
 import { ApiError } from "../errors.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { API_KEY_PATTERN, sha256Hex } from "../apps/keys.ts";
 import type { AppRecord, KeyRecord } from "../apps/records.ts";
 import { findApp, findKeyByDigest } from "../apps/store.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { createCheckoutBodySchema, MAX_QUANTITY, tenantParamSchema } from "../schemas/checkout.ts";
 import { apiDocs } from "../schemas/docs.ts";
 import { sessionIdParamSchema } from "../schemas/params.ts";

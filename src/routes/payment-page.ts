@@ -99,8 +99,11 @@ export const paymentPageRoutes = new Hono<HonoEnv>()
         if (record.expiresAt <= now) return page(c, "expired", 410);
         if (!record.stripeUrl) return page(c, "notReady", 404);
         const location = stripeLocation(record.stripeUrl);
-        // Only the first visit writes; later ones are reads only.
-        if (record.openedAt === null) await markCheckoutOpened(c.env.DB, record.id, now);
+        // Only a person's first visit writes: later visits, and HEAD (link previewers; Hono
+        // answers HEAD with the GET route), leave opened_at alone.
+        if (record.openedAt === null && c.req.method === "GET") {
+          await markCheckoutOpened(c.env.DB, record.id, now);
+        }
         return c.redirect(location, 303);
       }
     }

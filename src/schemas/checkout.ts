@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { STRIPE_ALLOWED_COUNTRIES } from "./countries.ts";
 
 /** 64 characters that are safe in a query string without encoding. */

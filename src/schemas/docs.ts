@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Descriptions for the OpenAPI document. A registry of its own rather than zod's global one:

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** The read route's path: a Stripe Checkout Session id, as the create route returns it. */
 export const sessionIdParamSchema = z.object({

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { CheckoutDetails, CheckoutView } from "../checkouts/view.ts";
 import type { Envelope } from "../errors.ts";
 import type { EventOutcome } from "../webhooks/apply-event.ts";

@@ -1,9 +1,20 @@
 import Stripe from "stripe";
+import * as z from "zod";
 import { ApiError } from "../errors.ts";
 
 /** Stripe's own default: a signature older than five minutes is refused (replay protection). */
 const SIGNATURE_TOLERANCE_SECONDS = 300;
 const cryptoProvider = Stripe.createSubtleCryptoProvider();
+
+/** What every event must be before anything reads it: signed does not mean well formed. */
+const eventShape = z.looseObject({
+  id: z.string().min(1),
+  type: z.string().min(1),
+  livemode: z.boolean(),
+  created: z.int().nonnegative(),
+  account: z.string().min(1).optional(),
+  data: z.looseObject({ object: z.looseObject({}) }),
+});
 
 export interface WebhookSecrets {
   test: string | undefined;
@@ -43,6 +54,8 @@ export async function verifyStripeEvent(
           SIGNATURE_TOLERANCE_SECONDS,
           cryptoProvider,
         );
+        if (!eventShape.safeParse(event).success)
+          throw new ApiError("bad_request", "Malformed event");
         if (event.livemode === livemode) return event;
       } catch (err) {
         if (!(err instanceof Stripe.errors.StripeSignatureVerificationError)) throw err;

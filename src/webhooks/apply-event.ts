@@ -7,6 +7,7 @@ import {
   rememberTenantCustomerStatement,
 } from "../db/checkouts.ts";
 import { applyEventOnce, hasProcessedEvent } from "../db/events.ts";
+import { ApiError } from "../errors.ts";
 import type { StripeGateway } from "../stripe/client.ts";
 import { toStripeApiError } from "../stripe/errors.ts";
 
@@ -41,6 +42,12 @@ export async function applyStripeEvent(
   if (await hasProcessedEvent(deps.db, event.id)) return "duplicate";
 
   const session = event.data.object as Stripe.Checkout.Session;
+  if (typeof session.id !== "string" || !session.id) {
+    throw new ApiError(
+      "bad_request",
+      "Malformed event: a checkout.session event without a session id",
+    );
+  }
   const now = deps.now();
   const match: EventMatch = {
     stripeSessionId: session.id,

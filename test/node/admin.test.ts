@@ -22,6 +22,7 @@ import {
 import { MemoryKvStore } from "../../cli/kv.ts";
 import { API_KEY_PATTERN, sha256Hex } from "../../src/apps/keys.ts";
 import { appRecordSchema, keyRecordSchema, kvKeys } from "../../src/apps/records.ts";
+import { clearRecordCache } from "../../src/apps/store.ts";
 import { verifyApiKey } from "../../src/auth/api-key.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -40,9 +41,10 @@ function setup(): Deps & { kv: MemoryKvStore } {
 /** The worker's own key check, reading the same in-memory KV the commands wrote. */
 function verify(kv: MemoryKvStore, appId: string, key: string, type: string) {
   const namespace = {
-    get: async (name: string, kind?: string) => {
+    get: async (name: string, kind?: string | { type?: string }) => {
       const raw = kv.data.get(name) ?? null;
-      return raw !== null && kind === "json" ? JSON.parse(raw) : raw;
+      const type = typeof kind === "string" ? kind : kind?.type;
+      return raw !== null && type === "json" ? JSON.parse(raw) : raw;
     },
   } as unknown as Parameters<typeof verifyApiKey>[0];
   const headers = new Headers({ "X-API-KEY": key, "X-API-KEY-TYPE": type, "X-CLIENT-ID": appId });
@@ -548,6 +550,9 @@ describe("key commands", () => {
 
     const listing = await listKeys(deps, app.id);
     expect(listing.keys[0]?.revokedAt).toBe(first.revokedAt);
+    // The worker caches key records for up to 30 s per isolate (documented bound); a new
+    // isolate, as here after clearing, sees the revocation at once.
+    clearRecordCache();
     await expect(verify(deps.kv, app.id, created.key, "read")).rejects.toThrow(/revoked/);
   });
 

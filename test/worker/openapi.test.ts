@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { createApp } from "../../src/app.ts";
 import { documentForOrigin, openApiDocument } from "../../src/openapi/document.ts";
 import { escapeHtml, operationsOf, renderDocsPage } from "../../src/openapi/html.ts";

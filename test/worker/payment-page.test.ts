@@ -175,6 +175,10 @@ describe("GET /checkout/:hash with the right state", () => {
     expect(page.status).toBe(303);
     expect(page.response.headers.get("Location")).toBe(stripe.sessions.get(checkout.id)?.url);
     expectSecurityHeaders(page.response);
+    // A link previewer's HEAD is not a person opening the page.
+    expect(await openedAt(checkout.hash)).toBeNull();
+    await openCheckout(checkout.hash, checkout.state);
+    expect(await openedAt(checkout.hash)).not.toBeNull();
   });
 
   it("answers a completed checkout with 410 'already completed'", async () => {
