@@ -31,6 +31,8 @@ export interface StackOptions {
   vars?: Record<string, string>;
   /** The Stripe double answers every API call after this many ms. */
   stripeLatencyMs?: number;
+  /** Lift the rate-limit bindings' limits (benchmarks measure the work, not the limiter). */
+  unlimitedRateLimits?: boolean;
   /** Print the children's output (for debugging a harness). */
   verbose?: boolean;
 }
@@ -113,7 +115,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
 
   try {
     // The project's config with absolute paths, in a folder of its own with its own secrets.
-    const config = readFileSync(path.join(repoRoot, "wrangler.toml"), "utf8")
+    const baseConfig = readFileSync(path.join(repoRoot, "wrangler.toml"), "utf8")
       .replace(
         /^main = ".*"$/m,
         `main = "${options.main ?? path.join(repoRoot, "src", "index.ts")}"`,
@@ -122,6 +124,9 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
         /^migrations_dir = ".*"$/m,
         `migrations_dir = "${path.join(repoRoot, "migrations")}"`,
       );
+    const config = options.unlimitedRateLimits
+      ? baseConfig.replace(/simple = \{ limit = \d+,/g, "simple = { limit = 1000000000,")
+      : baseConfig;
     const configPath = path.join(dir, "wrangler.toml");
     writeFileSync(configPath, config);
     const vars = {
