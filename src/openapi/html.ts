@@ -1,3 +1,4 @@
+import { strictStylePolicy } from "../pages/csp.ts";
 import {
   HTTP_METHODS,
   type JsonSchema,
@@ -304,25 +305,7 @@ ${operations.map(({ path, method, operation }) => operationSection(document, pat
 `;
 }
 
-async function sha256Base64(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  let binary = "";
-  for (const byte of new Uint8Array(digest)) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
-// Cached as a value, not as a promise: a promise shared between requests would be settled in
-// another request's context, which workerd warns about.
-let contentSecurityPolicy: string | undefined;
-
-/** Nothing but the page's one inline style: no scripts, images, fonts, frames or forms. */
-export async function docsContentSecurityPolicy(): Promise<string> {
-  contentSecurityPolicy ??= [
-    "default-src 'none'",
-    `style-src 'sha256-${await sha256Base64(DOCS_STYLE)}'`,
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join("; ");
-  return contentSecurityPolicy;
+/** The strict CSP of the /docs page. */
+export function docsContentSecurityPolicy(): Promise<string> {
+  return strictStylePolicy(DOCS_STYLE);
 }

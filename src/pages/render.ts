@@ -1,3 +1,4 @@
+import { strictStylePolicy } from "./csp.ts";
 import { type Language, MESSAGES, type PageKind } from "./messages.ts";
 
 /** The page's only style; the CSP allows exactly this text by its hash. */
@@ -9,27 +10,9 @@ export const PAGE_STYLE =
   "h1{font-size:1.75rem;line-height:1.25;margin:0 0 1rem}" +
   "p{margin:0 0 1rem}";
 
-async function sha256Base64(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  let binary = "";
-  for (const byte of new Uint8Array(digest)) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
-// Cached as a value, not as a promise: a promise shared between requests would be settled in
-// another request's context, which workerd warns about.
-let contentSecurityPolicy: string | undefined;
-
-/** The strict CSP of every answer of the payment page: nothing but the one inline style. */
-export async function pageContentSecurityPolicy(): Promise<string> {
-  contentSecurityPolicy ??= [
-    "default-src 'none'",
-    `style-src 'sha256-${await sha256Base64(PAGE_STYLE)}'`,
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join("; ");
-  return contentSecurityPolicy;
+/** The strict CSP of every answer of the payment page. */
+export function pageContentSecurityPolicy(): Promise<string> {
+  return strictStylePolicy(PAGE_STYLE);
 }
 
 const HTML_ESCAPES: Record<string, string> = {
