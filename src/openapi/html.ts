@@ -1,4 +1,5 @@
 import { strictStylePolicy } from "../pages/csp.ts";
+import { escapeHtml } from "../pages/escape.ts";
 import {
   HTTP_METHODS,
   type JsonSchema,
@@ -36,18 +37,6 @@ export const DOCS_STYLE =
   ".method{font-family:ui-monospace,monospace;font-weight:700;text-transform:uppercase;margin-right:.5rem}" +
   "details{margin:.25rem 0}summary{cursor:pointer}" +
   "ul{padding-left:1.25rem}";
-
-const HTML_ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
-}
 
 /** Prose of the document: paragraphs at blank lines, everything escaped. */
 function prose(text: string): string {

@@ -1,4 +1,5 @@
 import { strictStylePolicy } from "./csp.ts";
+import { escapeHtml } from "./escape.ts";
 import { type Language, MESSAGES, type PageKind } from "./messages.ts";
 
 /** The page's only style; the CSP allows exactly this text by its hash. */
@@ -13,18 +14,6 @@ export const PAGE_STYLE =
 /** The strict CSP of every answer of the payment page. */
 export function pageContentSecurityPolicy(): Promise<string> {
   return strictStylePolicy(PAGE_STYLE);
-}
-
-const HTML_ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
 }
 
 /**

@@ -4,7 +4,7 @@ import { limitCreatesPerAddress, limitCreatesPerCredential } from "../auth/rate-
 import { createCheckout } from "../checkouts/create.ts";
 import { toCheckoutDetails } from "../checkouts/view.ts";
 import { findCheckoutBySessionId } from "../db/checkouts.ts";
-import { type HonoEnv, stripeSecretKey } from "../env.ts";
+import type { HonoEnv } from "../env.ts";
 import { ApiError, successEnvelope } from "../errors.ts";
 import {
   type CreateCheckoutBody,
@@ -12,7 +12,7 @@ import {
   tenantParamSchema,
 } from "../schemas/checkout.ts";
 import { sessionIdParamSchema } from "../schemas/params.ts";
-import { createStripeGateway } from "../stripe/client.ts";
+import { stripeGatewaysFor } from "../stripe/client.ts";
 import { requireJsonBody, validate } from "../validation.ts";
 import { limitBody } from "./limit-body.ts";
 import { methodNotAllowed } from "./method-not-allowed.ts";
@@ -38,13 +38,7 @@ async function respondWithNewCheckout(
       db: c.env.DB,
       config,
       now: nowSeconds,
-      stripeFor: (livemode) =>
-        createStripeGateway({
-          secretKey: stripeSecretKey(c.env, livemode),
-          apiBaseUrl: config.STRIPE_API_BASE_URL,
-          timeoutMs: config.STRIPE_TIMEOUT_MS,
-          maxNetworkRetries: config.STRIPE_MAX_NETWORK_RETRIES,
-        }),
+      stripeFor: stripeGatewaysFor(c.env, config),
     },
     { app, tenantId, body },
   );

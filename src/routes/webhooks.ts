@@ -1,7 +1,7 @@
 import { Hono } from "hono";
-import { type HonoEnv, stripeSecretKey } from "../env.ts";
+import type { HonoEnv } from "../env.ts";
 import { successEnvelope } from "../errors.ts";
-import { createStripeGateway } from "../stripe/client.ts";
+import { stripeGatewaysFor } from "../stripe/client.ts";
 import { verifyStripeEvent } from "../stripe/webhooks.ts";
 import { applyStripeEvent, type EventOutcome } from "../webhooks/apply-event.ts";
 import { limitBodyTo, MAX_WEBHOOK_BYTES } from "./limit-body.ts";
@@ -26,13 +26,7 @@ export const webhookRoutes = new Hono<HonoEnv>()
       {
         db: c.env.DB,
         now: () => Math.floor(Date.now() / 1000),
-        stripeFor: (livemode) =>
-          createStripeGateway({
-            secretKey: stripeSecretKey(c.env, livemode),
-            apiBaseUrl: config.STRIPE_API_BASE_URL,
-            timeoutMs: config.STRIPE_TIMEOUT_MS,
-            maxNetworkRetries: config.STRIPE_MAX_NETWORK_RETRIES,
-          }),
+        stripeFor: stripeGatewaysFor(c.env, config),
       },
       event,
     );

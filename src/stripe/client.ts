@@ -1,4 +1,5 @@
 import Stripe from "stripe";
+import { type Bindings, type Config, stripeSecretKey } from "../env.ts";
 
 export interface StripeClientOptions {
   secretKey: string;
@@ -82,4 +83,18 @@ export function createStripeGateway(options: StripeClientOptions): StripeGateway
       await stripe.customers.update(customerId, { tax_exempt: "reverse" }, requestOptions(o));
     },
   };
+}
+
+/** The gateway of a mode for this deployment: its secret key (500 naming it if missing) and settings. */
+export function stripeGatewaysFor(
+  env: Bindings,
+  config: Config,
+): (livemode: boolean) => StripeGateway {
+  return (livemode) =>
+    createStripeGateway({
+      secretKey: stripeSecretKey(env, livemode),
+      apiBaseUrl: config.STRIPE_API_BASE_URL,
+      timeoutMs: config.STRIPE_TIMEOUT_MS,
+      maxNetworkRetries: config.STRIPE_MAX_NETWORK_RETRIES,
+    });
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import * as z from "zod";
 import { createApp } from "../../src/app.ts";
 import { documentForOrigin, openApiDocument } from "../../src/openapi/document.ts";
-import { escapeHtml, operationsOf, renderDocsPage } from "../../src/openapi/html.ts";
+import { operationsOf, renderDocsPage } from "../../src/openapi/html.ts";
 import { JSON_SCHEMA_OPTIONS } from "../../src/openapi/json-schema.ts";
 import type {
   JsonSchema,
@@ -12,6 +12,7 @@ import type {
   Ref,
   ResponseObject,
 } from "../../src/openapi/types.ts";
+import { escapeHtml } from "../../src/pages/escape.ts";
 import { createCheckoutBodySchema, tenantParamSchema } from "../../src/schemas/checkout.ts";
 import { sessionIdParamSchema } from "../../src/schemas/params.ts";
 import {
