@@ -67,12 +67,9 @@ const configSchema = z.object({
 
 export type Config = z.output<typeof configSchema>;
 
-/**
- * Parses the vars once per request (cheap, and a var changed by a deploy takes effect at once).
- * A missing or malformed var is our fault: 500 with an error that names it, never a guess.
- */
-export function parseConfig(env: Bindings): Config {
-  const result = configSchema.safeParse({
+/** The vars parseConfig reads, in a fixed order; blank counts as unset. */
+function configVars(env: Bindings) {
+  return {
     PUBLIC_BASE_URL: env.PUBLIC_BASE_URL,
     STRIPE_API_BASE_URL: env.STRIPE_API_BASE_URL || undefined,
     CHECKOUT_EXPIRES_MINUTES: env.CHECKOUT_EXPIRES_MINUTES || undefined,
@@ -80,7 +77,25 @@ export function parseConfig(env: Bindings): Config {
     STRIPE_MAX_NETWORK_RETRIES: env.STRIPE_MAX_NETWORK_RETRIES || undefined,
     RETENTION_DAYS: env.RETENTION_DAYS || undefined,
     EVENT_RETENTION_DAYS: env.EVENT_RETENTION_DAYS || undefined,
-  });
+  };
+}
+
+/**
+ * The last parsed config and the vars it came from. Parsing (URLs, numbers, ranges) cost about
+ * 60 µs, more than the rest of a request's own logic (bench/RESULTS.md); the vars are compared
+ * on every call, so a changed var still takes effect at once and never serves a stale config.
+ */
+let lastParsed: { vars: string; config: Readonly<Config> } | undefined;
+
+/**
+ * The service's vars, parsed. A missing or malformed var is our fault: 500 with an error that
+ * names it, never a guess.
+ */
+export function parseConfig(env: Bindings): Readonly<Config> {
+  const input = configVars(env);
+  const vars = JSON.stringify(Object.values(input));
+  if (lastParsed?.vars === vars) return lastParsed.config;
+  const result = configSchema.safeParse(input);
   if (!result.success) {
     const names = [...new Set(result.error.issues.map((issue) => String(issue.path[0])))];
     throw new ApiError(
@@ -88,7 +103,9 @@ export function parseConfig(env: Bindings): Config {
       `Service misconfigured: the variable ${names.join(", ")} is missing or malformed`,
     );
   }
-  return result.data;
+  const config = Object.freeze(result.data);
+  lastParsed = { vars, config };
+  return config;
 }
 
 const SECRET_KEY_PATTERN = { test: /^(sk|rk)_test_\w+$/, live: /^(sk|rk)_live_\w+$/ } as const;

@@ -24,8 +24,14 @@ export function generateKeyId(): string {
   return `key_${randomToken(12)}`;
 }
 
+const HEX_BYTES = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+const utf8 = new TextEncoder();
+
 /** SHA-256 of the text, lowercase hex. Used for API keys and `state`: never stored in clear. */
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", utf8.encode(text)));
+  // A table and one string: about half the cost of Array.from + padStart + join (bench/).
+  let hex = "";
+  for (const byte of digest) hex += HEX_BYTES[byte];
+  return hex;
 }

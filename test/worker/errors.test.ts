@@ -159,6 +159,37 @@ describe("configuration", () => {
     expect(expiresAt - before).toBeGreaterThanOrEqual(1800);
     expect(expiresAt - before).toBeLessThanOrEqual(1805);
   });
+
+  it("takes a changed var into account on the very next request (the parsed config is cached)", async () => {
+    const { headers } = await givenWriter();
+    const expiryOf = async (changes: Partial<Record<keyof Bindings, string | undefined>>) => {
+      const before = Math.floor(Date.now() / 1000);
+      const res = await callWithEnv(changes, { headers, body: validBody({ state: newState() }) });
+      if (res.status !== 200) return { status: res.status, error: res.body.error };
+      const { checkout } = res.body.data as { checkout: { expiresAt: string } };
+      return {
+        status: 200,
+        minutes: Math.round((Date.parse(checkout.expiresAt) / 1000 - before) / 60),
+      };
+    };
+    expect(await expiryOf({ CHECKOUT_EXPIRES_MINUTES: "30" })).toEqual({
+      status: 200,
+      minutes: 30,
+    });
+    expect(await expiryOf({ CHECKOUT_EXPIRES_MINUTES: "45" })).toEqual({
+      status: 200,
+      minutes: 45,
+    });
+    expect(await expiryOf({ CHECKOUT_EXPIRES_MINUTES: "5" })).toEqual({
+      status: 500,
+      error: "Service misconfigured: the variable CHECKOUT_EXPIRES_MINUTES is missing or malformed",
+    });
+    expect(await expiryOf({ CHECKOUT_EXPIRES_MINUTES: "45" })).toEqual({
+      status: 200,
+      minutes: 45,
+    });
+    expect(await expiryOf({})).toEqual({ status: 200, minutes: 60 });
+  });
 });
 
 describe("GET /healthz", () => {
