@@ -14,7 +14,7 @@ export default {
       parseConfig(env),
       Math.floor(controller.scheduledTime / 1000),
     );
-    console.log(
+    console.info(
       JSON.stringify({ scheduled: controller.cron, durationMs: Date.now() - started, ...result }),
     );
   },

@@ -57,9 +57,11 @@ const checker = (tally: Tally): Checker => ({ fx, tally, acceptedIds, logs });
 beforeAll(async () => {
   fx = await givenFixture();
   // Keep the worker's thousands of log lines: each request's are checked (and shown on failure).
-  vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
-    logs.push(args.map(String).join(" "));
-  });
+  for (const level of ["info", "error"] as const) {
+    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+      logs.push(args.map(String).join(" "));
+    });
+  }
 }, 60_000);
 
 afterAll(() => {

@@ -240,12 +240,21 @@ interface LogLine {
   appId: unknown;
 }
 
+/** A request's JSON log line, as captured: `[info] {…}` or `[error] {…}`. */
+const REQUEST_LINE = /^\[(info|error)\] \{/;
+const isRequestLine = (line: string) => REQUEST_LINE.test(line);
+const requestLine = (line: string) => JSON.parse(line.slice(line.indexOf("]") + 2)) as LogLine;
+
 /** The one JSON log line of a request: its id, method, route, status, duration and app. */
 function expectOneLogLine(x: Exchange, responseRequestId: string | null) {
   const label = `${x.method} ${x.path.slice(0, 80)} → ${x.status}`;
-  const own = x.logLines.filter((line) => line.startsWith("[log] {"));
+  const own = x.logLines.filter(isRequestLine);
   expect(own, `log lines of ${label}: ${x.logLines.join("\n")}`).toHaveLength(1);
-  const line = JSON.parse((own[0] ?? "").slice("[log] ".length)) as LogLine;
+  // Our 5xx are logged at level error, everything else at info.
+  expect(own[0]?.slice(0, own[0].indexOf("]") + 1), label).toBe(
+    x.status >= 500 ? "[error]" : "[info]",
+  );
+  const line = requestLine(own[0] ?? "");
   for (const field of ["requestId", "method", "route", "status", "durationMs", "appId"]) {
     expect(line, label).toHaveProperty(field);
   }
@@ -270,7 +279,7 @@ function expectLogsAndNoLeaks(otherRequests = 0) {
     expectOneLogLine(x, echoed);
   }
   // No log line without a request: every JSON line belongs to one of the exchanges.
-  const jsonLines = captured.filter((line) => line.startsWith("[log] {"));
+  const jsonLines = captured.filter(isRequestLine);
   expect(jsonLines).toHaveLength(exchanges.length + otherRequests);
   expectNoLeaks();
 }
@@ -635,10 +644,10 @@ describe("no secret in logs or responses", () => {
     expect(valid.status).toBe(200);
     const bad = await deliver(event, { signature: await sign(wrongSecret) });
     expect(bad.status).toBe(400);
-    const helperLines = captured.slice(before).filter((line) => line.startsWith("[log] {"));
+    const helperLines = captured.slice(before).filter(isRequestLine);
     expect(helperLines).toHaveLength(2);
     for (const [i, status] of [200, 400].entries()) {
-      const line = JSON.parse((helperLines[i] ?? "").slice("[log] ".length)) as LogLine;
+      const line = requestLine(helperLines[i] ?? "");
       expect(line).toMatchObject({ method: "POST", route: "/api/v1/webhooks/stripe", status });
       expect(typeof line.requestId).toBe("string");
       expect(typeof line.durationMs).toBe("number");

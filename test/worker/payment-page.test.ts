@@ -470,7 +470,7 @@ describe("the payment page's headers and markup", () => {
 describe("the payment page's log lines", () => {
   it("name the route pattern, never the hash or the state", async () => {
     const checkout = await givenCheckout();
-    const log = vi.spyOn(console, "log");
+    const log = vi.spyOn(console, "info");
     await openCheckout(checkout.hash, checkout.state);
     await openCheckout(checkout.hash, newState());
     await openCheckout(checkout.hash, null);

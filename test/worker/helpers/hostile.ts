@@ -961,7 +961,7 @@ export interface Checker {
   tally: Tally;
   /** Stripe session ids of accepted creates seen so far: a repeat is an idempotent replay. */
   acceptedIds: Set<string>;
-  /** The worker's log lines (console.log, captured by the test). */
+  /** The worker's log lines (console.info and console.error, captured by the test). */
   logs: string[];
   /** The database counts after the last request (see snapshot). */
   lastDb?: DbCounts;
