@@ -1,38 +1,55 @@
 /**
- * The bench's own worker entry: the real app, plus two routes that exist only here (never in
+ * The bench's own worker entry: the real app, plus routes that exist only here (never in
  * the deployed worker, whose entry is src/index.ts):
- *   POST /__bench/io    the create route's I/O and nothing else: one KV read, one Stripe SDK
- *                       create (through the same gateway), one D1 insert;
- *   POST /__bench/seed  inserts N checkout rows in one statement, for the growth measurement.
+ *   POST /__bench/io         the I/O the issue names as the floor and nothing else: one KV read,
+ *                            one Stripe SDK create (through the same gateway), one D1 insert;
+ *                            `?add=` adds pieces of the design's own I/O (below);
+ *   POST /__bench/io-design  all of those pieces: the create route's I/O without its logic;
+ *   POST /__bench/seed       inserts N checkout rows in one statement, for the growth measurement.
  */
 import { type Context, Hono } from "hono";
 import { createApp } from "../src/app.ts";
 import { kvKeys } from "../src/apps/records.ts";
+import { findKeyByDigest } from "../src/apps/store.ts";
 import type { Bindings, HonoEnv } from "../src/env.ts";
 import { createStripeGateway } from "../src/stripe/client.ts";
 
 const bench = new Hono<HonoEnv>();
 
 /**
- * `/__bench/io`: the I/O the issue names as the floor. `/__bench/io-design`: the I/O this
- * service's design needs on top (docs/decisions.md): both rate-limit checks, the reservation
- * before Stripe and the update after it, so that create ÷ io-design isolates our own logic.
+ * I/O without logic, in pieces. `/__bench/io` is the floor the issue names: one KV read, one
+ * Stripe create, one D1 insert. `?add=` adds pieces of what this service's design needs on top
+ * (docs/decisions.md), so their cost shows one by one:
+ *   cached      the key record read through the isolate cache (src/apps/store.ts), as the
+ *               create route reads it, instead of a KV read every time;
+ *   ratelimits  both rate-limit checks of the create route (SPEC: operations);
+ *   reserve     the state reserved in D1 before Stripe (INSERT … RETURNING) and the session
+ *               recorded after it (UPDATE), instead of one insert;
+ *   log         the request's JSON log line (SPEC: operations), written as src/logging.ts
+ *               writes it. Locally, wrangler dev carries each line to its own process.
+ * `/__bench/io-design` is all of them: the create route's I/O, so create ÷ io-design is our
+ * own logic alone.
  */
-async function ioOnly(c: Context<HonoEnv>, design: boolean) {
+type Piece = "cached" | "ratelimits" | "reserve" | "log";
+const ALL_PIECES: readonly Piece[] = ["cached", "ratelimits", "reserve", "log"];
+
+async function ioOnly(c: Context<HonoEnv>, pieces: ReadonlySet<Piece>) {
   const env = c.env as Bindings;
-  if (design) await env.CREATE_LIMIT_PER_ADDRESS.limit({ key: "bench" });
+  if (pieces.has("ratelimits")) await env.CREATE_LIMIT_PER_ADDRESS.limit({ key: "bench" });
   const digest = c.req.header("X-Bench-Key-Digest") ?? "";
   const appId = c.req.header("X-CLIENT-ID") ?? "";
-  const key = await env.APPS.get(kvKeys.apiKey(digest), "json");
+  const key = pieces.has("cached")
+    ? await findKeyByDigest(env.APPS, digest)
+    : await env.APPS.get(kvKeys.apiKey(digest), "json");
   if (!key) return c.json({ error: "unknown key" }, 400);
-  if (design) await env.CREATE_LIMIT_PER_CREDENTIAL.limit({ key: digest });
+  if (pieces.has("ratelimits")) await env.CREATE_LIMIT_PER_CREDENTIAL.limit({ key: digest });
   const now = Math.floor(Date.now() / 1000);
   const id = crypto.randomUUID();
   const insert = `INSERT INTO checkout_sessions (id, hash, app_id, livemode, state_digest, request_fingerprint, status,
        stripe_session_id, stripe_url, mode, price, quantity, tax_rate, allowed_country, payment_method,
        billing_address_collection, reverse_charge, created_at, updated_at, expires_at)
      VALUES (?1, ?1, ?2, 0, ?1, 'f', ?3, ?4, ?5, 'payment', 'price_eur_once', 1, 'txr_vat_de_19', 'DE', 'card', 1, 0, ?6, ?6, ?7)`;
-  if (design) {
+  if (pieces.has("reserve")) {
     await env.DB.prepare(`${insert} RETURNING *`)
       .bind(id, appId, "pending", null, null, now, now + 3600)
       .first();
@@ -60,7 +77,7 @@ async function ioOnly(c: Context<HonoEnv>, design: boolean) {
     },
     { idempotencyKey: id, stripeAccount: null },
   );
-  if (design) {
+  if (pieces.has("reserve")) {
     await env.DB.prepare(
       "UPDATE checkout_sessions SET status = 'open', stripe_session_id = ?2, stripe_url = ?3 WHERE id = ?1",
     )
@@ -71,11 +88,28 @@ async function ioOnly(c: Context<HonoEnv>, design: boolean) {
       .bind(id, appId, "open", session.id, session.url, now, now + 3600)
       .run();
   }
+  if (pieces.has("log")) {
+    console.info(
+      JSON.stringify({
+        requestId: id,
+        method: "POST",
+        route: "/__bench/io",
+        status: 200,
+        durationMs: Date.now() - now * 1000,
+        appId,
+      }),
+    );
+  }
   return c.json({ id: session.id });
 }
 
-bench.post("/__bench/io", (c) => ioOnly(c, false));
-bench.post("/__bench/io-design", (c) => ioOnly(c, true));
+bench.post("/__bench/io", (c) => {
+  const pieces = new Set((c.req.query("add") ?? "").split(",").filter(Boolean));
+  const unknown = [...pieces].filter((piece) => !ALL_PIECES.includes(piece as Piece));
+  if (unknown.length > 0) return c.json({ error: `unknown pieces: ${unknown.join(", ")}` }, 400);
+  return ioOnly(c, pieces as Set<Piece>);
+});
+bench.post("/__bench/io-design", (c) => ioOnly(c, new Set(ALL_PIECES)));
 
 bench.post("/__bench/seed", async (c) => {
   const count = Math.min(Number(c.req.query("count") ?? "0"), 250_000);

@@ -5,7 +5,7 @@
  * `.dev.vars` is used or touched. `stop()` ends both and removes the temporary folder.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -35,6 +35,20 @@ export interface StackOptions {
   unlimitedRateLimits?: boolean;
   /** Print the children's output (for debugging a harness). */
   verbose?: boolean;
+  /** Open the worker's DevTools inspector on this loopback port (the profiler uses it). */
+  inspectorPort?: number;
+  /**
+   * How the worker runs: `wrangler dev` (default; what `npm run dev` uses), or `built`: the
+   * deploy bundle served by Miniflare, without wrangler dev's proxy and inspector (the bench).
+   */
+  runtime?: "wrangler-dev" | "built";
+  /** Serve the worker unminified (readable function names in a profile). */
+  unminified?: boolean;
+  /**
+   * Keep the local D1/KV state in memory (/dev/shm, where there is one): benchmarks then
+   * measure the worker, not this machine's disk writeback.
+   */
+  stateInMemory?: boolean;
 }
 
 export interface LocalStack {
@@ -98,8 +112,50 @@ function stopProcess(child: ChildProcess): Promise<void> {
   });
 }
 
+/**
+ * Builds the worker as it would be deployed (`wrangler deploy --dry-run --outdir`) and serves
+ * that bundle with scripts/lib/serve-built-worker.ts (Miniflare: workerd with the config's
+ * bindings and this stack's local state, no dev proxy or inspector in between).
+ */
+async function serveBuiltWorker(s: {
+  dir: string;
+  configPath: string;
+  persistDir: string;
+  workerPort: number;
+  vars: Record<string, string>;
+  options: StackOptions;
+}): Promise<ChildProcess> {
+  const outdir = path.join(s.dir, "dist");
+  await run(
+    process.execPath,
+    [wranglerJs, "deploy", "--dry-run", "--config", s.configPath, "--outdir", outdir],
+    { cwd: s.dir, env: { ...process.env, FORCE_COLOR: "0", WRANGLER_SEND_METRICS: "false" } },
+  );
+  const script = readdirSync(outdir).find((name) => name.endsWith(".js"));
+  if (!script) throw new Error(`wrangler built no .js file into ${outdir}`);
+  const stdio = s.options.verbose ? "inherit" : "ignore";
+  return spawn(process.execPath, [path.join(repoRoot, "scripts", "lib", "serve-built-worker.ts")], {
+    cwd: s.dir,
+    detached: true,
+    // The worker's error and warning lines are shown: a bench must not hide failures.
+    stdio: ["ignore", stdio, "inherit"],
+    env: {
+      ...process.env,
+      SERVE_BUILT_WORKER: JSON.stringify({
+        configPath: s.configPath,
+        script: path.join(outdir, script),
+        port: s.workerPort,
+        persistTo: s.persistDir,
+        vars: s.vars,
+        inspectorPort: s.options.inspectorPort,
+      }),
+    },
+  });
+}
+
 export async function startLocalStack(options: StackOptions = {}): Promise<LocalStack> {
-  const dir = mkdtempSync(path.join(tmpdir(), "checkout-edge-stack-"));
+  const base = options.stateInMemory && existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
+  const dir = mkdtempSync(path.join(base, "checkout-edge-stack-"));
   const persistDir = path.join(dir, "state");
   const [workerPort, stripePort] = [await freePort(), await freePort()];
   const workerOrigin = `http://127.0.0.1:${workerPort}`;
@@ -124,9 +180,12 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
         /^migrations_dir = ".*"$/m,
         `migrations_dir = "${path.join(repoRoot, "migrations")}"`,
       );
-    const config = options.unlimitedRateLimits
+    const limited = options.unlimitedRateLimits
       ? baseConfig.replace(/simple = \{ limit = \d+,/g, "simple = { limit = 1000000000,")
       : baseConfig;
+    const config = options.unminified
+      ? limited.replace(/^minify = true$/m, "minify = false")
+      : limited;
     const configPath = path.join(dir, "wrangler.toml");
     writeFileSync(configPath, config);
     const vars = {
@@ -193,25 +252,31 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     children.push(double);
     await waitForHttp(`${stripeOrigin}/demo/success`, double, 20);
 
-    const worker = spawn(
-      process.execPath,
-      [
-        wranglerJs,
-        "dev",
-        "--config",
-        configPath,
-        "--persist-to",
-        persistDir,
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        String(workerPort),
-        "--show-interactive-dev-session=false",
-        "--log-level",
-        options.verbose ? "log" : "warn",
-      ],
-      { cwd: dir, detached: true, stdio: ["ignore", stdio, stdio], env: quietEnv },
-    );
+    const worker =
+      options.runtime === "built"
+        ? await serveBuiltWorker({ dir, configPath, persistDir, workerPort, vars, options })
+        : spawn(
+            process.execPath,
+            [
+              wranglerJs,
+              "dev",
+              "--config",
+              configPath,
+              "--persist-to",
+              persistDir,
+              "--ip",
+              "127.0.0.1",
+              "--port",
+              String(workerPort),
+              "--show-interactive-dev-session=false",
+              ...(options.inspectorPort
+                ? ["--inspector-ip", "127.0.0.1", "--inspector-port", String(options.inspectorPort)]
+                : []),
+              "--log-level",
+              options.verbose ? "log" : "warn",
+            ],
+            { cwd: dir, detached: true, stdio: ["ignore", stdio, stdio], env: quietEnv },
+          );
     children.push(worker);
     await waitForHttp(`${workerOrigin}/healthz`, worker, 90);
 

@@ -1,0 +1,142 @@
+/**
+ * What the bench and the profiler send: the requests (create, the two I/O floors, the payment
+ * page, Stripe directly) and `drive`, which sends one of them from N concurrent loops.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import type { LocalStack } from "../scripts/lib/local-stack.ts";
+
+export interface Sample {
+  count: number;
+  seconds: number;
+  latencies: number[];
+  errors: number;
+}
+
+export type Send = () => Promise<boolean>;
+
+export const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+};
+export const median = (values: number[]) => percentile(values, 50);
+export const throughput = (s: Sample) => s.count / s.seconds;
+
+/** Runs `send` from `concurrency` loops until `seconds` passed or `maxCount` requests were made. */
+export async function drive(
+  send: Send,
+  concurrency: number,
+  seconds: number,
+  maxCount = Number.POSITIVE_INFINITY,
+): Promise<Sample> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let issued = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline && issued < maxCount) {
+        issued += 1;
+        const t = performance.now();
+        const ok = await send().catch(() => false);
+        latencies.push(performance.now() - t);
+        if (!ok) errors += 1;
+      }
+    }),
+  );
+  // A figure made of failed requests measures nothing: stop rather than print it.
+  if (errors > 0)
+    throw new Error(`${errors} of ${latencies.length} requests failed during a measurement`);
+  return { count: latencies.length, seconds: (performance.now() - t0) / 1000, latencies, errors };
+}
+
+/** The requests, against a stack started with the bench's entry (bench/worker.ts). */
+export function benchRequests(stack: LocalStack) {
+  const keyHeaders = {
+    "X-API-KEY": stack.writeKey,
+    "X-API-KEY-TYPE": "write",
+    "X-CLIENT-ID": stack.appId,
+  };
+  const digest = createHash("sha256").update(stack.writeKey).digest("hex");
+  const body = (state: string) =>
+    JSON.stringify({
+      price: "price_eur_once",
+      quantity: 1,
+      taxRate: "txr_vat_de_19",
+      allowedCountry: "DE",
+      paymentMethodType: "card",
+      billingAddressCollection: true,
+      mode: "payment",
+      isReverseCharge: false,
+      test: true,
+      state,
+    });
+  const pages: string[] = [];
+  const create: Send = async () => {
+    const state = randomBytes(32).toString("hex");
+    const r = await fetch(`${stack.workerOrigin}/api/v1/checkout-sessions`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...keyHeaders },
+      body: body(state),
+    });
+    const json = (await r.json()) as { data?: { checkout?: { nextAction: { url: string } } } };
+    if (r.status === 200 && json.data?.checkout && pages.length < 2000)
+      pages.push(`${json.data.checkout.nextAction.url}?state=${state}`);
+    return r.status === 200;
+  };
+  const ioAt =
+    (route: string): Send =>
+    async () => {
+      const r = await fetch(`${stack.workerOrigin}${route}`, {
+        method: "POST",
+        headers: { ...keyHeaders, "X-Bench-Key-Digest": digest },
+      });
+      await r.arrayBuffer();
+      return r.status === 200;
+    };
+  let pageIndex = 0;
+  const page: Send = async () => {
+    const url = pages[pageIndex++ % pages.length] ?? "";
+    const r = await fetch(url, { redirect: "manual" });
+    await r.arrayBuffer();
+    return r.status === 303;
+  };
+  const direct: Send = async () => {
+    const form = new URLSearchParams({
+      mode: "payment",
+      success_url: "https://app.example/success?session_id={CHECKOUT_SESSION_ID}",
+      cancel_url: "https://app.example/cancel",
+      "allowed_payment_method_types[0]": "card",
+      billing_address_collection: "required",
+      expires_at: String(Math.floor(Date.now() / 1000) + 3600),
+      "metadata[app_id]": stack.appId,
+      "line_items[0][price]": "price_eur_once",
+      "line_items[0][quantity]": "1",
+      "line_items[0][tax_rates][0]": "txr_vat_de_19",
+      "shipping_address_collection[allowed_countries][0]": "DE",
+      "invoice_creation[enabled]": "true",
+      customer_creation: "always",
+    });
+    const r = await fetch(`${stack.stripeOrigin}/v1/checkout/sessions`, {
+      method: "POST",
+      headers: {
+        Authorization: "Bearer sk_test_local_stack",
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Idempotency-Key": randomBytes(16).toString("hex"),
+      },
+      body: form,
+    });
+    await r.arrayBuffer();
+    return r.status === 200;
+  };
+  return {
+    create,
+    io: ioAt("/__bench/io"),
+    /** The floor plus one piece of the design's own I/O (bench/worker.ts). */
+    ioPlus: (piece: "cached" | "ratelimits" | "reserve" | "log") =>
+      ioAt(`/__bench/io?add=${piece}`),
+    ioDesign: ioAt("/__bench/io-design"),
+    page,
+    direct,
+  };
+}
