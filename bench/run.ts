@@ -151,8 +151,8 @@ async function main() {
       const c = [] as number[];
       const p = [] as number[];
       for (let round = 0; round < 3; round++) {
-        c.push(throughput(await drive(create, CONCURRENCY, 2)));
-        p.push(throughput(await drive(page, CONCURRENCY, 2)));
+        c.push(throughput(await drive(create, CONCURRENCY, 3)));
+        p.push(throughput(await drive(page, CONCURRENCY, 3)));
       }
       return { create: median(c), page: median(p) };
     };
