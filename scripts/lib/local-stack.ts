@@ -1,8 +1,8 @@
 /**
  * Starts the whole service on loopback for harnesses (the browser test, `npm run load`,
- * `npm run bench`): the Stripe double's server and `wrangler dev`, each on a free port, with
- * their own temporary state, config and secrets, so nothing of a developer's local state or
- * `.dev.vars` is used or touched. `stop()` ends both and removes the temporary folder.
+ * `npm run bench`): the Stripe double's server and the worker (`wrangler dev`, or for the bench
+ * the built bundle under Miniflare), each on a free port, with their own temporary state,
+ * config and secrets, so nothing of a developer's local state or `.dev.vars` is used or touched. `stop()` ends both and removes the temporary folder.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
