@@ -147,8 +147,8 @@ async function main() {
     await fetch(`${stack.stripeOrigin}/__double/latency?ms=0`, { method: "POST" });
 
     // 3. Growth: the same measurements on an empty table and with GROWTH_ROWS rows.
-    // Both measurements start after a warm-up of the same kind: after seeding, SQLite still has
-    // the bulk insert's log to fold into the database, which is not what a create costs.
+    // Both measurements start after a warm-up of the same kind: right after seeding, the first
+    // writes may pay for folding the bulk insert into the database, which is not a create's cost.
     const measureGrowth = async () => {
       await drive(create, CONCURRENCY, 3);
       await drive(page, CONCURRENCY, 1);
