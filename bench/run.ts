@@ -58,7 +58,7 @@ async function main() {
     // 1. Logic overhead. This machine's speed drifts within seconds, so every kind is measured
     // in short interleaved rounds (the order rotating), and each ratio is taken within a round.
     const CONCURRENCY = 8;
-    const ROUNDS = 6;
+    const ROUNDS = 5;
     const kinds = {
       create,
       io,
@@ -121,7 +121,7 @@ async function main() {
     // our logic (create − io-design). Each kind warms up first, so no first-request costs.
     await fetch(`${stack.stripeOrigin}/__double/latency?ms=100`, { method: "POST" });
     for (const clients of [1, 50]) {
-      const n = clients === 1 ? 100 : 1000;
+      const n = clients === 1 ? 80 : 1000;
       const p = (s: Sample, q: number) => percentile(s.latencies, q);
       const measure = async (send: Send) => {
         await drive(send, clients, 5, clients * 2);
