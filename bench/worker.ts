@@ -113,21 +113,26 @@ bench.post("/__bench/io-design", (c) => ioOnly(c, new Set(ALL_PIECES)));
 
 bench.post("/__bench/seed", async (c) => {
   const count = Math.min(Number(c.req.query("count") ?? "0"), 250_000);
-  const prefix = crypto.randomUUID();
+  const appId = c.req.query("app") ?? "";
   const now = Math.floor(Date.now() / 1000);
-  // Rows of other apps, in every status, spread over a year, like a long-running deployment.
+  // Like a long-running deployment: half the rows are the benchmarked app's own (in test mode,
+  // where its new checkouts go), half other apps', in every status, spread over a year. Ids,
+  // hashes, state digests and session ids are random, as real ones are, so new keys land all
+  // over each index rather than next to a seeded cluster.
   const result = await (c.env as Bindings).DB.prepare(
     `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
      INSERT INTO checkout_sessions (id, hash, app_id, tenant_id, livemode, state_digest, request_fingerprint, status,
        stripe_session_id, stripe_url, mode, price, quantity, tax_rate, allowed_country, payment_method,
        billing_address_collection, reverse_charge, created_at, updated_at, expires_at)
-     SELECT ?2 || i, substr(?2 || 'h' || i, 1, 64), 'app-' || (i % 500), 'tenant-' || (i % 20000), i % 2, ?2 || 's' || i, 'f',
+     SELECT lower(hex(randomblob(16))), lower(hex(randomblob(16))),
+       CASE i % 2 WHEN 0 THEN ?2 ELSE 'app-' || (i % 500) END, 'tenant-' || (i % 20000),
+       CASE i % 2 WHEN 0 THEN 0 ELSE i % 3 % 2 END, lower(hex(randomblob(32))), 'f',
        CASE i % 3 WHEN 0 THEN 'open' WHEN 1 THEN 'complete' ELSE 'expired' END,
-       'cs_seed_' || ?2 || i, 'https://checkout.stripe.test/' || i, 'payment', 'price_eur_once', 1, 'txr_vat_de_19', 'DE', 'card', 0, 0,
+       'cs_seed_' || lower(hex(randomblob(12))), 'https://checkout.stripe.test/' || i, 'payment', 'price_eur_once', 1, 'txr_vat_de_19', 'DE', 'card', 0, 0,
        ?3 - (i % 31536000), ?3 - (i % 31536000), ?3 - (i % 31536000) + 3600
      FROM n`,
   )
-    .bind(count, prefix, now)
+    .bind(count, appId, now)
     .run();
   return c.json({ inserted: result.meta.changes });
 });
