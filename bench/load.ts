@@ -50,12 +50,18 @@ export async function drive(
   return { count: latencies.length, seconds: (performance.now() - t0) / 1000, latencies, errors };
 }
 
-/** The requests, against a stack started with the bench's entry (bench/worker.ts). */
-export function benchRequests(stack: LocalStack) {
+/**
+ * The requests, against a stack started with the bench's entry (bench/worker.ts). With
+ * `database: "seeded"`, creates and payment pages are served from the bench's seeded database.
+ */
+export function benchRequests(stack: LocalStack, database: "default" | "seeded" = "default") {
+  const databaseHeaders: Record<string, string> =
+    database === "seeded" ? { "X-Bench-Database": "seeded" } : {};
   const keyHeaders = {
     "X-API-KEY": stack.writeKey,
     "X-API-KEY-TYPE": "write",
     "X-CLIENT-ID": stack.appId,
+    ...databaseHeaders,
   };
   const digest = createHash("sha256").update(stack.writeKey).digest("hex");
   const body = (state: string) =>
@@ -97,7 +103,7 @@ export function benchRequests(stack: LocalStack) {
   let pageIndex = 0;
   const page: Send = async () => {
     const url = pages[pageIndex++ % pages.length] ?? "";
-    const r = await fetch(url, { redirect: "manual" });
+    const r = await fetch(url, { redirect: "manual", headers: databaseHeaders });
     await r.arrayBuffer();
     return r.status === 303;
   };

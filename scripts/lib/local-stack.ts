@@ -42,6 +42,8 @@ export interface StackOptions {
    * deploy bundle served by Miniflare, without wrangler dev's proxy and inspector (the bench).
    */
   runtime?: "wrangler-dev" | "built";
+  /** More D1 bindings, each its own local database with the project's migrations applied. */
+  extraDatabases?: string[];
   /** Serve the worker unminified (readable function names in a profile). */
   unminified?: boolean;
   /**
@@ -183,9 +185,15 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     const limited = options.unlimitedRateLimits
       ? baseConfig.replace(/simple = \{ limit = \d+,/g, "simple = { limit = 1000000000,")
       : baseConfig;
-    const config = options.unminified
+    const unminified = options.unminified
       ? limited.replace(/^minify = true$/m, "minify = false")
       : limited;
+    // More local D1 databases with the same migrations (the bench's seeded one).
+    const config = (options.extraDatabases ?? []).reduce(
+      (text, binding, i) =>
+        `${text}\n[[d1_databases]]\nbinding = "${binding}"\ndatabase_name = "${binding.toLowerCase()}"\ndatabase_id = "00000000-0000-0000-0000-${String(i + 1).padStart(12, "0")}"\nmigrations_dir = "${path.join(repoRoot, "migrations")}"\n`,
+      unminified,
+    );
     const configPath = path.join(dir, "wrangler.toml");
     writeFileSync(configPath, config);
     const vars = {
@@ -201,25 +209,24 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
         .join("\n"),
     );
 
-    await run(
-      process.execPath,
-      [
-        wranglerJs,
-        "d1",
-        "migrations",
-        "apply",
-        "DB",
-        "--local",
-        "--config",
-        configPath,
-        "--persist-to",
-        persistDir,
-      ],
-      {
-        cwd: dir,
-        env: quietEnv,
-      },
-    );
+    for (const binding of ["DB", ...(options.extraDatabases ?? [])]) {
+      await run(
+        process.execPath,
+        [
+          wranglerJs,
+          "d1",
+          "migrations",
+          "apply",
+          binding,
+          "--local",
+          "--config",
+          configPath,
+          "--persist-to",
+          persistDir,
+        ],
+        { cwd: dir, env: quietEnv },
+      );
+    }
     const kv = wranglerKvStore({ root: repoRoot, remote: false, persistTo: persistDir });
     const app = await createApp(
       { kv },
