@@ -6,9 +6,8 @@ import type { HonoEnv } from "./env.ts";
  * query strings (the payment page's carries the state) or error texts of callers.
  *
  * The level says which lines need a look: `error` for our 5xx (with its cause), `info` for the
- * rest. Not `console.log`: locally, wrangler dev source-maps every `log`-level line in its own
- * process (about 2 ms of CPU a line, the costliest piece of a create in `npm run bench`),
- * while `info` lines pass straight through.
+ * rest. (Locally, `wrangler dev` relays every console line, at any level, through its inspector
+ * to its own process, a few ms of CPU each; `npm run bench` runs the built worker without it.)
  */
 export const logRequests: MiddlewareHandler<HonoEnv> = async function logRequests(c, next) {
   const started = Date.now();
