@@ -51,6 +51,39 @@ export async function drive(
 }
 
 /**
+ * Throughput of each kind in `rounds` short rounds, the order rotating from round to round.
+ * This machine's speed drifts within seconds, so ratios are taken within a round (`ratio`).
+ */
+export async function interleavedRounds<K extends string>(
+  kinds: Record<K, Send>,
+  rounds: number,
+  concurrency: number,
+  seconds: number,
+): Promise<Record<K, number>[]> {
+  const names = Object.keys(kinds) as K[];
+  const measured: Record<K, number>[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const rates = {} as Record<K, number>;
+    for (let i = 0; i < names.length; i++) {
+      const kind = names[(i + round) % names.length] as K;
+      rates[kind] = throughput(await drive(kinds[kind], concurrency, seconds));
+    }
+    measured.push(rates);
+  }
+  return measured;
+}
+
+/** top ÷ bottom within each round: the median, its range, and the two median rates. */
+export function ratio<K extends string>(rounds: Record<K, number>[], top: K, bottom: K) {
+  const ratios = rounds.map((r) => r[top] / r[bottom]);
+  return {
+    value: median(ratios),
+    range: `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`,
+    rates: `${median(rounds.map((r) => r[top])).toFixed(0)} / ${median(rounds.map((r) => r[bottom])).toFixed(0)} req/s`,
+  };
+}
+
+/**
  * The requests, against a stack started with the bench's entry (bench/worker.ts). With
  * `database: "seeded"`, creates and payment pages are served from the bench's seeded database.
  */

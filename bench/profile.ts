@@ -67,16 +67,16 @@ function summarise(profile: Profile) {
   });
   const total = [...selfMs.values()].reduce((a, b) => a + b, 0);
   const byFunction = new Map<string, number>();
+  let idleMs = 0;
   const byFile = new Map<string, number>();
   for (const [id, ms] of selfMs) {
     const node = byId.get(id);
     if (!node) continue;
     const { functionName, url, lineNumber } = node.callFrame;
     const file = url ? url.replace(/^.*\/(node_modules\/)?/, "") : "(native)";
-    byFunction.set(
-      `${functionName || "(anonymous)"}  ${file}:${lineNumber + 1}`,
-      (byFunction.get(`${functionName || "(anonymous)"}  ${file}:${lineNumber + 1}`) ?? 0) + ms,
-    );
+    const name = `${functionName || "(anonymous)"}  ${file}:${lineNumber + 1}`;
+    byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
+    if (functionName === "(idle)") idleMs += ms;
     byFile.set(file, (byFile.get(file) ?? 0) + ms);
   }
   const top = (m: Map<string, number>, n: number) =>
@@ -85,7 +85,7 @@ function summarise(profile: Profile) {
       .slice(0, n)
       .map(([name, ms]) => `${((ms / total) * 100).toFixed(1).padStart(5)}%  ${name}`)
       .join("\n");
-  return { total, functions: top(byFunction, 30), files: top(byFile, 15) };
+  return { total, busy: total - idleMs, functions: top(byFunction, 30), files: top(byFile, 15) };
 }
 
 async function main() {
@@ -117,30 +117,13 @@ async function main() {
     inspector.close();
     const out = path.join(repoRoot, "bench", "profile.cpuprofile");
     writeFileSync(out, JSON.stringify(profile));
-    const { total, functions, files } = summarise(profile);
-    const busy = total - (summariseIdle(profile) ?? 0);
+    const { total, busy, functions, files } = summarise(profile);
     process.stdout.write(
       `${kind}: ${throughput(sample).toFixed(0)} req/s over ${sample.count} requests; isolate busy ${busy.toFixed(0)} ms of ${total.toFixed(0)} ms sampled (${(busy / sample.count).toFixed(2)} ms per request)\n\nSelf time by function:\n${functions}\n\nSelf time by file:\n${files}\n\nRaw profile: ${out}\n`,
     );
   } finally {
     await stack.stop();
   }
-}
-
-function summariseIdle(profile: Profile): number {
-  const idle = new Set(
-    profile.nodes
-      .filter(
-        (n) =>
-          ["(idle)", "(program)", "(garbage collector)"].includes(n.callFrame.functionName) &&
-          n.callFrame.functionName === "(idle)",
-      )
-      .map((n) => n.id),
-  );
-  return profile.samples.reduce(
-    (sum, id, i) => (idle.has(id) ? sum + (profile.timeDeltas[i] ?? 0) / 1000 : sum),
-    0,
-  );
 }
 
 main().catch((err: unknown) => {

@@ -25,11 +25,11 @@ import { repoRoot, startLocalStack } from "../scripts/lib/local-stack.ts";
 import {
   benchRequests,
   drive,
-  median,
+  interleavedRounds,
   percentile,
+  ratio,
   type Sample,
   type Send,
-  throughput,
 } from "./load.ts";
 
 const run = promisify(execFile);
@@ -62,8 +62,7 @@ async function main() {
 
     // `--growth-only`: figure 3 alone, printed, RESULTS.md untouched.
     if (!GROWTH_ONLY) {
-      // 1. Logic overhead. This machine's speed drifts within seconds, so every kind is measured
-      // in short interleaved rounds (the order rotating), and each ratio is taken within a round.
+      // 1. Logic overhead, in interleaved rounds (bench/load.ts).
       const ROUNDS = 5;
       const kinds = {
         create,
@@ -74,24 +73,8 @@ async function main() {
         log: ioPlus("log"),
       };
       type Kind = keyof typeof kinds;
-      const names = Object.keys(kinds) as Kind[];
-      const rounds: Record<Kind, number>[] = [];
-      for (let round = 0; round < ROUNDS; round++) {
-        const measured = {} as Record<Kind, number>;
-        for (let i = 0; i < names.length; i++) {
-          const kind = names[(i + round) % names.length] as Kind;
-          measured[kind] = throughput(await drive(kinds[kind], CONCURRENCY, 2));
-        }
-        rounds.push(measured);
-      }
-      const ratioFigure = (top: Kind, bottom: Kind) => {
-        const ratios = rounds.map((r) => r[top] / r[bottom]);
-        return {
-          value: median(ratios),
-          range: `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`,
-          rates: `${median(rounds.map((r) => r[top])).toFixed(0)} / ${median(rounds.map((r) => r[bottom])).toFixed(0)} req/s`,
-        };
-      };
+      const rounds = await interleavedRounds(kinds, ROUNDS, CONCURRENCY, 2);
+      const ratioFigure = (top: Kind, bottom: Kind) => ratio(rounds, top, bottom);
       const overhead = ratioFigure("create", "io");
       const logicAlone = ratioFigure("create", "ioDesign");
       const designIo = ratioFigure("ioDesign", "io");
@@ -177,23 +160,13 @@ async function main() {
       pageSeeded: onSeeded.page,
     };
     type GrowthKind = keyof typeof growthKinds;
-    const growthNames = Object.keys(growthKinds) as GrowthKind[];
-    const growthRounds: Record<GrowthKind, number>[] = [];
-    for (let round = 0; round < 4; round++) {
-      const measured = {} as Record<GrowthKind, number>;
-      for (let i = 0; i < growthNames.length; i++) {
-        const kind = growthNames[(i + round) % growthNames.length] as GrowthKind;
-        measured[kind] = throughput(await drive(growthKinds[kind], CONCURRENCY, 2));
-      }
-      growthRounds.push(measured);
-    }
+    const GROWTH_ROUNDS = 4;
+    const growthRounds = await interleavedRounds(growthKinds, GROWTH_ROUNDS, CONCURRENCY, 2);
     const growthFigure = (empty: GrowthKind, full: GrowthKind, what: string) => {
-      const ratios = growthRounds.map((r) => r[empty] / r[full]);
-      const value = median(ratios);
-      const range = `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
+      const { value, range, rates } = ratio(growthRounds, empty, full);
       log(`growth, ${what}: ${value.toFixed(2)}× (${range})`);
       results.push(
-        `| Growth, ${what}: empty ÷ ${GROWTH_ROWS.toLocaleString("en")} rows (throughput, ${CONCURRENCY} clients, median of 4 interleaved rounds of 2 s; range across rounds) | ${median(growthRounds.map((r) => r[empty])).toFixed(0)} / ${median(growthRounds.map((r) => r[full])).toFixed(0)} req/s | **${value.toFixed(2)}×** (${range}) | ≤ 1.2× | ${value <= 1.2 ? "met" : "not met"} |`,
+        `| Growth, ${what}: empty ÷ ${GROWTH_ROWS.toLocaleString("en")} rows (throughput, ${CONCURRENCY} clients, median of ${GROWTH_ROUNDS} interleaved rounds of 2 s; range across rounds) | ${rates} | **${value.toFixed(2)}×** (${range}) | ≤ 1.2× | ${value <= 1.2 ? "met" : "not met"} |`,
       );
     };
     growthFigure("createEmpty", "createSeeded", "create");
