@@ -114,6 +114,11 @@ function stopProcess(child: ChildProcess): Promise<void> {
   });
 }
 
+/** The environment of the wrangler commands: no colours, no metrics. */
+const quietEnv = { ...process.env, FORCE_COLOR: "0", WRANGLER_SEND_METRICS: "false" };
+/** The children's output: shown only when debugging a harness. */
+const outputOf = (options: StackOptions) => (options.verbose ? "inherit" : "ignore");
+
 /**
  * Builds the worker as it would be deployed (`wrangler deploy --dry-run --outdir`) and serves
  * that bundle with scripts/lib/serve-built-worker.ts (Miniflare: workerd with the config's
@@ -131,11 +136,11 @@ async function serveBuiltWorker(s: {
   await run(
     process.execPath,
     [wranglerJs, "deploy", "--dry-run", "--config", s.configPath, "--outdir", outdir],
-    { cwd: s.dir, env: { ...process.env, FORCE_COLOR: "0", WRANGLER_SEND_METRICS: "false" } },
+    { cwd: s.dir, env: quietEnv },
   );
   const script = readdirSync(outdir).find((name) => name.endsWith(".js"));
   if (!script) throw new Error(`wrangler built no .js file into ${outdir}`);
-  const stdio = s.options.verbose ? "inherit" : "ignore";
+  const stdio = outputOf(s.options);
   return spawn(process.execPath, [path.join(repoRoot, "scripts", "lib", "serve-built-worker.ts")], {
     cwd: s.dir,
     detached: true,
@@ -163,8 +168,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
   const workerOrigin = `http://127.0.0.1:${workerPort}`;
   const stripeOrigin = `http://127.0.0.1:${stripePort}`;
   const children: ChildProcess[] = [];
-  const stdio = options.verbose ? "inherit" : "ignore";
-  const quietEnv = { ...process.env, FORCE_COLOR: "0", WRANGLER_SEND_METRICS: "false" };
+  const stdio = outputOf(options);
 
   const stop = async () => {
     await Promise.all(children.map(stopProcess));
