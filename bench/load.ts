@@ -73,6 +73,25 @@ export async function interleavedRounds<K extends string>(
   return measured;
 }
 
+/**
+ * One client sending `a` and `b` in turn for `seconds`. Neighbouring requests meet the same
+ * machine, so comparing their latencies leaves out this machine's drift, which rounds of
+ * seconds cannot (their ratios of unchanged code spread over ±25% here). The latencies are
+ * returned in sending order, so they can be cut into blocks for a range.
+ */
+export async function alternating(a: Send, b: Send, seconds: number) {
+  const latencies = { a: [] as number[], b: [] as number[] };
+  const deadline = performance.now() + seconds * 1000;
+  for (let i = 0; performance.now() < deadline; i++) {
+    const kind = i % 2 === 0 ? "a" : "b";
+    const t = performance.now();
+    const ok = await (kind === "a" ? a : b)().catch(() => false);
+    if (!ok) throw new Error(`a request failed during an alternating measurement (${kind})`);
+    latencies[kind].push(performance.now() - t);
+  }
+  return latencies;
+}
+
 /** top ÷ bottom within each round: the median, its range, and the two median rates. */
 export function ratio<K extends string>(rounds: Record<K, number>[], top: K, bottom: K) {
   const ratios = rounds.map((r) => r[top] / r[bottom]);
@@ -86,10 +105,23 @@ export function ratio<K extends string>(rounds: Record<K, number>[], top: K, bot
 /**
  * The requests, against a stack started with the bench's entry (bench/worker.ts). With
  * `database: "seeded"`, creates and payment pages are served from the bench's seeded database.
+ * With `countRows`, the worker counts the D1 rows each create and page read and wrote, and
+ * they are collected in `d1Rows` ("<read> <written>" per request).
  */
-export function benchRequests(stack: LocalStack, database: "default" | "seeded" = "default") {
-  const databaseHeaders: Record<string, string> =
-    database === "seeded" ? { "X-Bench-Database": "seeded" } : {};
+export function benchRequests(
+  stack: LocalStack,
+  database: "default" | "seeded" = "default",
+  countRows = false,
+) {
+  const databaseHeaders: Record<string, string> = {
+    ...(database === "seeded" ? { "X-Bench-Database": "seeded" } : {}),
+    ...(countRows ? { "X-Bench-Count-Rows": "1" } : {}),
+  };
+  const d1Rows = { create: [] as string[], page: [] as string[] };
+  const counted = (r: Response, into: string[]) => {
+    const rows = r.headers.get("X-Bench-D1-Rows");
+    if (rows !== null) into.push(rows);
+  };
   const keyHeaders = {
     "X-API-KEY": stack.writeKey,
     "X-API-KEY-TYPE": "write",
@@ -118,6 +150,7 @@ export function benchRequests(stack: LocalStack, database: "default" | "seeded" 
       headers: { "Content-Type": "application/json", ...keyHeaders },
       body: body(state),
     });
+    counted(r, d1Rows.create);
     const json = (await r.json()) as { data?: { checkout?: { nextAction: { url: string } } } };
     if (r.status === 200 && json.data?.checkout && pages.length < 2000)
       pages.push(`${json.data.checkout.nextAction.url}?state=${state}`);
@@ -137,6 +170,7 @@ export function benchRequests(stack: LocalStack, database: "default" | "seeded" 
   const page: Send = async () => {
     const url = pages[pageIndex++ % pages.length] ?? "";
     const r = await fetch(url, { redirect: "manual", headers: databaseHeaders });
+    counted(r, d1Rows.page);
     await r.arrayBuffer();
     return r.status === 303;
   };
@@ -177,5 +211,6 @@ export function benchRequests(stack: LocalStack, database: "default" | "seeded" 
     ioDesign: ioAt("/__bench/io-design"),
     page,
     direct,
+    d1Rows,
   };
 }

@@ -140,17 +140,90 @@ bench.post("/__bench/seed", async (c) => {
 
 bench.route("/", createApp());
 
+/** Rows SQLite read and wrote for one request, summed over its statements (D1's `meta`). */
+interface RowCount {
+  read: number;
+  written: number;
+}
+
+/**
+ * `db` with every statement's rows read and written added to `count`. `first()` runs as
+ * `all()` (the same statement; `first` drops the meta). Statements go to `batch` unwrapped.
+ */
+function countingDb(db: D1Database, count: RowCount): D1Database {
+  const add = (meta: D1Meta | undefined) => {
+    count.read += meta?.rows_read ?? Number.NaN;
+    count.written += meta?.rows_written ?? Number.NaN;
+  };
+  const unwrapped = new WeakMap<object, D1PreparedStatement>();
+  const counted = (statement: D1PreparedStatement): D1PreparedStatement => {
+    const proxy = new Proxy(statement, {
+      get(target, prop) {
+        switch (prop) {
+          case "bind":
+            return (...values: unknown[]) => counted(target.bind(...values));
+          case "run":
+          case "all":
+            return async () => {
+              const result = await target[prop]();
+              add(result.meta);
+              return result;
+            };
+          case "first":
+            return async (column?: string) => {
+              const result = await target.all<Record<string, unknown>>();
+              add(result.meta);
+              const row = result.results[0];
+              if (row === undefined) return null;
+              return column === undefined ? row : row[column];
+            };
+          default:
+            throw new Error(`countingDb: D1PreparedStatement.${String(prop)} is not counted`);
+        }
+      },
+    });
+    unwrapped.set(proxy, statement);
+    return proxy;
+  };
+  return new Proxy(db, {
+    get(target, prop) {
+      switch (prop) {
+        case "prepare":
+          return (sql: string) => counted(target.prepare(sql));
+        case "batch":
+          return async (statements: D1PreparedStatement[]) => {
+            const results = await target.batch(statements.map((s) => unwrapped.get(s) ?? s));
+            for (const result of results) add(result.meta);
+            return results;
+          };
+        default:
+          throw new Error(`countingDb: D1Database.${String(prop)} is not counted`);
+      }
+    },
+  });
+}
+
 /**
  * The bench's config has a second D1 database, DB_SEEDED, holding the growth figure's 1,000,000
  * rows. A request marked `X-Bench-Database: seeded` is served with it as DB, so the growth
- * figure compares the empty and the seeded table within the same interleaved rounds.
+ * figure compares the empty and the seeded table side by side. A request marked
+ * `X-Bench-Count-Rows` is answered with `X-Bench-D1-Rows: <read> <written>`, the rows SQLite
+ * read and wrote for it: the growth figure's clock-free part.
  */
 type BenchBindings = Bindings & { DB_SEEDED?: D1Database };
 
 export default {
-  fetch(request, env, ctx) {
-    if (request.headers.get("X-Bench-Database") !== "seeded") return bench.fetch(request, env, ctx);
-    if (!env.DB_SEEDED) return new Response("DB_SEEDED is not bound", { status: 500 });
-    return bench.fetch(request, { ...env, DB: env.DB_SEEDED }, ctx);
+  async fetch(request, env, ctx) {
+    const seeded = request.headers.get("X-Bench-Database") === "seeded";
+    if (seeded && !env.DB_SEEDED) return new Response("DB_SEEDED is not bound", { status: 500 });
+    const db = seeded ? (env.DB_SEEDED as D1Database) : env.DB;
+    if (!request.headers.has("X-Bench-Count-Rows")) {
+      return bench.fetch(request, seeded ? { ...env, DB: db } : env, ctx);
+    }
+    const count: RowCount = { read: 0, written: 0 };
+    const response = await bench.fetch(request, { ...env, DB: countingDb(db, count) }, ctx);
+    const answered = new Response(response.body, response);
+    answered.headers.set("X-Bench-D1-Rows", `${count.read} ${count.written}`);
+    return answered;
   },
 } satisfies ExportedHandler<BenchBindings>;
