@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { LocalStack } from "../scripts/lib/local-stack.ts";
+import type { CpuReading } from "./cpu.ts";
 
 export interface Sample {
   count: number;
@@ -53,24 +54,38 @@ export async function drive(
 /**
  * Throughput of each kind in `rounds` short rounds, the order rotating from round to round.
  * This machine's speed drifts within seconds, so ratios are taken within a round (`ratio`).
+ * With a `meter` (bench/cpu.ts), each round also records the runtime's CPU ms per request.
  */
 export async function interleavedRounds<K extends string>(
   kinds: Record<K, Send>,
   rounds: number,
   concurrency: number,
   seconds: number,
-): Promise<Record<K, number>[]> {
+  meter?: (() => CpuReading) | null,
+): Promise<{ rates: Record<K, number>[]; cpuMs: Record<K, number>[]; mainThreadShare: number }> {
   const names = Object.keys(kinds) as K[];
-  const measured: Record<K, number>[] = [];
+  const rates: Record<K, number>[] = [];
+  const cpuMs: Record<K, number>[] = [];
+  const spent: CpuReading = { total: 0, mainThread: 0 };
   for (let round = 0; round < rounds; round++) {
-    const rates = {} as Record<K, number>;
+    const rate = {} as Record<K, number>;
+    const cpu = {} as Record<K, number>;
     for (let i = 0; i < names.length; i++) {
       const kind = names[(i + round) % names.length] as K;
-      rates[kind] = throughput(await drive(kinds[kind], concurrency, seconds));
+      const before = meter?.();
+      const sample = await drive(kinds[kind], concurrency, seconds);
+      rate[kind] = throughput(sample);
+      const after = meter?.();
+      if (before && after) {
+        cpu[kind] = ((after.total - before.total) * 1000) / sample.count;
+        spent.total += after.total - before.total;
+        spent.mainThread += after.mainThread - before.mainThread;
+      }
     }
-    measured.push(rates);
+    rates.push(rate);
+    if (meter) cpuMs.push(cpu);
   }
-  return measured;
+  return { rates, cpuMs, mainThreadShare: spent.mainThread / spent.total };
 }
 
 /**
@@ -92,13 +107,22 @@ export async function alternating(a: Send, b: Send, seconds: number) {
   return latencies;
 }
 
-/** top ÷ bottom within each round: the median, its range, and the two median rates. */
-export function ratio<K extends string>(rounds: Record<K, number>[], top: K, bottom: K) {
+/**
+ * top ÷ bottom within each round: the median, its range, and the two medians (`rates`, as
+ * req/s, or as ms with `unit: "ms"`).
+ */
+export function ratio<K extends string>(
+  rounds: Record<K, number>[],
+  top: K,
+  bottom: K,
+  unit: "req/s" | "ms" = "req/s",
+) {
   const ratios = rounds.map((r) => r[top] / r[bottom]);
+  const digits = unit === "ms" ? 2 : 0;
   return {
     value: median(ratios),
     range: `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`,
-    rates: `${median(rounds.map((r) => r[top])).toFixed(0)} / ${median(rounds.map((r) => r[bottom])).toFixed(0)} req/s`,
+    rates: `${median(rounds.map((r) => r[top])).toFixed(digits)} / ${median(rounds.map((r) => r[bottom])).toFixed(digits)} ${unit}`,
   };
 }
 

@@ -61,6 +61,8 @@ export interface LocalStack {
   appId: string;
   writeKey: string;
   readKey: string;
+  /** The process group of the worker's runtime (workerd and whatever started it). */
+  workerProcessGroup: number | undefined;
   stop: () => Promise<void>;
 }
 
@@ -299,6 +301,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       appId: app.id,
       writeKey: write.key,
       readKey: read.key,
+      workerProcessGroup: worker.pid,
       stop,
     };
   } catch (err) {
