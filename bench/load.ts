@@ -51,6 +51,25 @@ export async function drive(
   return { count: latencies.length, seconds: (performance.now() - t0) / 1000, latencies, errors };
 }
 
+/** Runs `work`, with the CPU a meter (bench/cpu.ts) saw spent meanwhile; null without one. */
+export async function metered<T>(
+  meter: (() => CpuReading) | null | undefined,
+  work: () => Promise<T>,
+): Promise<{ result: T; spent: CpuReading | null }> {
+  const before = meter?.();
+  const result = await work();
+  const after = meter?.();
+  const spent =
+    before && after
+      ? { total: after.total - before.total, mainThread: after.mainThread - before.mainThread }
+      : null;
+  return { result, spent };
+}
+
+/** "min–max" of some ratios, as the figures print their ranges. */
+export const spread = (values: number[]) =>
+  `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}`;
+
 /**
  * Throughput of each kind in `rounds` short rounds, the order rotating from round to round.
  * This machine's speed drifts within seconds, so ratios are taken within a round (`ratio`).
@@ -72,14 +91,14 @@ export async function interleavedRounds<K extends string>(
     const cpu = {} as Record<K, number>;
     for (let i = 0; i < names.length; i++) {
       const kind = names[(i + round) % names.length] as K;
-      const before = meter?.();
-      const sample = await drive(kinds[kind], concurrency, seconds);
+      const { result: sample, spent: used } = await metered(meter, () =>
+        drive(kinds[kind], concurrency, seconds),
+      );
       rate[kind] = throughput(sample);
-      const after = meter?.();
-      if (before && after) {
-        cpu[kind] = ((after.total - before.total) * 1000) / sample.count;
-        spent.total += after.total - before.total;
-        spent.mainThread += after.mainThread - before.mainThread;
+      if (used) {
+        cpu[kind] = (used.total * 1000) / sample.count;
+        spent.total += used.total;
+        spent.mainThread += used.mainThread;
       }
     }
     rates.push(rate);
@@ -121,7 +140,7 @@ export function ratio<K extends string>(
   const digits = unit === "ms" ? 2 : 0;
   return {
     value: median(ratios),
-    range: `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`,
+    range: spread(ratios),
     rates: `${median(rounds.map((r) => r[top])).toFixed(digits)} / ${median(rounds.map((r) => r[bottom])).toFixed(digits)} ${unit}`,
   };
 }

@@ -31,10 +31,12 @@ import {
   drive,
   interleavedRounds,
   median,
+  metered,
   percentile,
   ratio,
   type Sample,
   type Send,
+  spread,
 } from "./load.ts";
 
 const run = promisify(execFile);
@@ -155,11 +157,10 @@ async function main() {
         const cpuPerRequest = new Map<Send, number>();
         const measure = async (send: Send) => {
           await drive(send, clients, 5, clients * 2);
-          const before = meter?.();
-          const sample = await drive(send, clients, 120, n);
-          const after = meter?.();
-          if (before && after)
-            cpuPerRequest.set(send, ((after.mainThread - before.mainThread) * 1000) / sample.count);
+          const { result: sample, spent } = await metered(meter, () =>
+            drive(send, clients, 120, n),
+          );
+          if (spent) cpuPerRequest.set(send, (spent.mainThread * 1000) / sample.count);
           return sample;
         };
         const viaWorker = await measure(create);
@@ -223,7 +224,7 @@ async function main() {
           median(b.slice(i * size, (i + 1) * size)) / median(a.slice(i * size, (i + 1) * size)),
       );
       const value = median(b) / median(a);
-      const range = `${Math.min(...blocks).toFixed(2)}–${Math.max(...blocks).toFixed(2)}`;
+      const range = spread(blocks);
       log(`growth, ${what}: ${value.toFixed(2)}× (${range})`);
       results.push(
         `| Growth, ${what}: ${GROWTH_ROWS.toLocaleString("en")} rows ÷ empty (p50 latency, 1 client sending to the two databases in turn, ${a.length} + ${b.length} requests; range over ${BLOCKS} blocks of consecutive requests) | ${median(b).toFixed(2)} / ${median(a).toFixed(2)} ms | **${value.toFixed(2)}×** (${range}) | ≤ 1.2× | ${value <= 1.2 ? "met" : "not met"} |`,
