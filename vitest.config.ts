@@ -38,7 +38,7 @@ function workerProject(
           bindings: {
             TEST_MIGRATIONS: migrations,
             PUBLIC_BASE_URL: "https://pay.example.test",
-            STRIPE_API_BASE_URL: "http://stripe.test",
+            STRIPE_API_BASE_URL: "http://127.0.0.1:12111",
             STRIPE_TIMEOUT_MS: "1000",
             STRIPE_MAX_NETWORK_RETRIES: "1",
             STRIPE_SECRET_KEY_TEST: "sk_test_double_0123456789",

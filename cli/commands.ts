@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, type KeyObject } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import * as z from "zod";
-import { generateApiKey, generateKeyId, sha256Hex } from "../src/apps/keys.ts";
+import { generateApiKey, generateKeyId } from "../src/apps/keys.ts";
 import {
   type AppRecord,
   appRecordSchema,
@@ -13,6 +13,7 @@ import {
   returnUrl,
   stripeAccountId,
 } from "../src/apps/records.ts";
+import { sha256Hex } from "../src/crypto.ts";
 import type { KvStore } from "./kv.ts";
 
 /**

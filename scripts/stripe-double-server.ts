@@ -7,7 +7,9 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import Stripe from "stripe";
-import { type DoubleEvent, StripeDouble } from "../stripe-double/double.ts";
+import * as z from "zod";
+import { type DoubleEvent, type Fault, StripeDouble } from "../stripe-double/double.ts";
+import { handleHostedCheckout } from "../stripe-double/hosted.ts";
 
 const host = "127.0.0.1";
 const port = Number(process.env.STRIPE_DOUBLE_PORT ?? 12111);
@@ -72,6 +74,57 @@ function sessionSummaries(): DoubleSessionSummaries {
   };
 }
 
+/** One fault as the control route takes it (stripe-double/wire.ts, `Fault`). */
+const faultSchema: z.ZodType<Fault> = z.discriminatedUnion("kind", [
+  z.strictObject({
+    kind: z.literal("status"),
+    status: z.int().min(400).max(599),
+    afterCreate: z.boolean().optional(),
+    type: z.string().max(64).optional(),
+    shouldRetry: z.boolean().optional(),
+  }),
+  z.strictObject({ kind: z.literal("timeout"), afterCreate: z.boolean().optional() }),
+  z.strictObject({ kind: z.literal("network") }),
+  z.strictObject({ kind: z.literal("garbage") }),
+  z.strictObject({ kind: z.literal("delay"), ms: z.int().min(0).max(60_000) }),
+]);
+const faultsBodySchema = z.strictObject({ faults: z.array(faultSchema).min(1).max(100) });
+
+/**
+ * The faults control route (docs/stripe-double.md): POST queues faults for the next API
+ * requests, GET lists the queue, DELETE empties it. So anyone running `npm run dev` can
+ * rehearse a Stripe outage against their own app.
+ */
+async function controlFaults(
+  req: IncomingMessage,
+  send: (status: number, type: string, body: string) => void,
+): Promise<void> {
+  const answer = (status: number, body: unknown) =>
+    send(status, "application/json", JSON.stringify(body));
+  if (req.method === "GET") return answer(200, { faults: double.queuedFaults() });
+  if (req.method === "DELETE") {
+    double.clearFaults();
+    return answer(200, { faults: [] });
+  }
+  if (req.method !== "POST") return answer(405, { error: "use GET, POST or DELETE" });
+  let body: unknown;
+  try {
+    body = JSON.parse(await readBody(req));
+  } catch {
+    return answer(400, {
+      error: 'the body must be JSON: {"faults": [{"kind": "status", "status": 503}]}',
+    });
+  }
+  const parsed = faultsBodySchema.safeParse(body);
+  if (!parsed.success) {
+    return answer(400, {
+      error: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+    });
+  }
+  double.fail(...parsed.data.faults);
+  return answer(200, { faults: double.queuedFaults() });
+}
+
 function page(title: string, text: string): string {
   return `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title><body style="font-family:system-ui;max-width:32rem;margin:3rem auto;padding:0 1rem"><h1>${title}</h1><p>${text}</p></body></html>`;
 }
@@ -115,6 +168,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     }));
     return send(200, "application/json", JSON.stringify(requests, null, 2));
   }
+  if (url.pathname === "/__double/faults") return controlFaults(req, send);
   if (req.method === "GET" && url.pathname === "/__double/sessions") {
     // For harnesses that reconcile (npm run load): what the double created, compactly.
     return send(200, "application/json", JSON.stringify(sessionSummaries()));
@@ -126,7 +180,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     if (typeof value === "string") headers.set(name, value);
   }
   const request = new Request(url, { method: req.method, headers, body });
-  const hosted = double.handleHosted(request);
+  const hosted = handleHostedCheckout(double, request);
   let response: Response;
   if (hosted) {
     // Like Stripe, the events reach the worker before the person reaches the success URL.

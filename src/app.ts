@@ -1,9 +1,11 @@
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { browserCors } from "./auth/cors.ts";
-import { type HonoEnv, parseConfig } from "./env.ts";
+import type { HonoEnv } from "./env.ts";
 import { ApiError, renderError, toApiError } from "./errors.ts";
 import { logRequests } from "./logging.ts";
+import { loadConfig } from "./middleware/config.ts";
+import { noStore } from "./middleware/no-store.ts";
 import { checkoutSessionRoutes } from "./routes/checkout-sessions.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -16,12 +18,7 @@ export function createApp() {
   // A caller's X-Request-Id is kept when it is short and plain; otherwise a new one is made.
   app.use(requestId({ headerName: "X-Request-Id", limitLength: 128 }));
   app.use(logRequests);
-  app.use(async (c, next) => {
-    c.set("config", parseConfig(c.env));
-    await next();
-  });
-
-  app.use("/api/v1/*", browserCors);
+  app.use("/api/v1/*", noStore, loadConfig, browserCors);
 
   app.route("/", healthRoutes);
   app.route("/", docsRoutes);

@@ -24,7 +24,7 @@ export interface Bindings {
 
 export type Credential =
   | { kind: "api_key"; keyId: string; keyType: "read" | "write" }
-  | { kind: "access_token"; tenantId: string | null };
+  | { kind: "access_token"; tenantId: string | null; subject: string | null };
 
 export interface Variables {
   requestId: string;
@@ -35,12 +35,28 @@ export interface Variables {
 
 export type HonoEnv = { Bindings: Bindings; Variables: Variables };
 
+/** Hosts that never leave the machine: plain http is allowed only to these. */
+export const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"] as const;
+
+export function isLoopbackHost(hostname: string): boolean {
+  return (
+    (LOOPBACK_HOSTS as readonly string[]).includes(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname)
+  );
+}
+
 const httpOrigin = z
   .url({ protocol: /^https?$/ })
   .transform((value) => new URL(value))
   .refine(
     (url) => url.pathname === "/" && !url.search && !url.hash,
     "must be an origin without a path",
+  );
+
+/** Where secret keys go: https, or plain http to this machine only (a typo never sends a key in clear). */
+const stripeOrigin = httpOrigin
+  .refine(
+    (url) => url.protocol === "https:" || isLoopbackHost(url.hostname),
+    "must be https (plain http only for a loopback host)",
   )
   .transform((url) => url.origin);
 
@@ -54,11 +70,12 @@ const intInRange = (min: number, max: number, fallback: number) =>
     .transform((value) => value ?? fallback);
 
 const configSchema = z.object({
-  PUBLIC_BASE_URL: httpOrigin,
-  STRIPE_API_BASE_URL: httpOrigin
+  PUBLIC_BASE_URL: httpOrigin.transform((url) => url.origin),
+  STRIPE_API_BASE_URL: stripeOrigin
     .optional()
     .transform((value) => value ?? "https://api.stripe.com"),
-  CHECKOUT_EXPIRES_MINUTES: intInRange(30, 1440, 60),
+  // Stripe takes 30…1440; 35 leaves a retry of a failed attempt five minutes to be accepted.
+  CHECKOUT_EXPIRES_MINUTES: intInRange(35, 1440, 60),
   STRIPE_TIMEOUT_MS: intInRange(100, 60_000, 8_000),
   STRIPE_MAX_NETWORK_RETRIES: intInRange(0, 5, 1),
   RETENTION_DAYS: intInRange(1, 3650, 400),

@@ -10,6 +10,8 @@ const STATUS_BY_CODE = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  gone: 410,
+  unsupported_media_type: 415,
   rate_limited: 429,
   internal: 500,
   stripe_failed: 502,

@@ -1,6 +1,7 @@
 import { createApp } from "./app.ts";
 import { type Bindings, parseConfig } from "./env.ts";
 import { runMaintenance } from "./maintenance.ts";
+import { stripeGatewaysFor } from "./stripe/client.ts";
 
 const app = createApp();
 
@@ -9,11 +10,14 @@ export default {
 
   async scheduled(controller, env) {
     const started = Date.now();
-    const result = await runMaintenance(
-      env.DB,
-      parseConfig(env),
-      Math.floor(controller.scheduledTime / 1000),
-    );
+    const config = parseConfig(env);
+    const scheduledAt = Math.floor(controller.scheduledTime / 1000);
+    const result = await runMaintenance({
+      db: env.DB,
+      config,
+      stripeFor: stripeGatewaysFor(env, config),
+      now: () => scheduledAt,
+    });
     console.info(
       JSON.stringify({ scheduled: controller.cron, durationMs: Date.now() - started, ...result }),
     );

@@ -1,15 +1,34 @@
-import { deleteFinishedCheckoutsBefore, expireOverdueCheckouts } from "./db/checkouts.ts";
+import { runDueTaxExemptFollowUps } from "./checkouts/tax-exempt.ts";
+import {
+  deleteFinishedCheckoutsBefore,
+  deleteRefusalsBefore,
+  expireOverdueCheckouts,
+} from "./db/checkouts.ts";
 import { deleteEventsReceivedBefore } from "./db/events.ts";
 import type { Config } from "./env.ts";
+import type { StripeGateway } from "./stripe/client.ts";
 
 /** Rows touched per statement, and statements per kind per run: bounded work for one cron run. */
 export const BATCH_SIZE = 500;
 export const MAX_BATCHES = 20;
+/** Stripe calls per run for follow-ups; the rest wait for the next run (every 10 minutes). */
+export const MAX_FOLLOW_UPS = 50;
+/** Kept refusals serve the duplicates that waited for them: seconds; an hour is plenty. */
+const REFUSAL_RETENTION_SECONDS = 3_600;
+
+export interface MaintenanceDeps {
+  db: D1Database;
+  config: Config;
+  stripeFor: (livemode: boolean) => StripeGateway;
+  now: () => number;
+}
 
 export interface MaintenanceResult {
   expired: number;
   deletedCheckouts: number;
   deletedEvents: number;
+  deletedRefusals: number;
+  followUps: number;
 }
 
 async function inBatches(step: () => Promise<number>): Promise<number> {
@@ -24,21 +43,24 @@ async function inBatches(step: () => Promise<number>): Promise<number> {
 
 /**
  * The scheduled handler's work: open checkouts past `expires_at` become expired (Stripe
- * expires them itself; this keeps our record true even if the webhook never comes), and
- * finished checkouts and event ids past their retention are deleted.
+ * expires them itself; this keeps our record true even if the webhook never comes), follow-ups
+ * of recorded completions that failed in a way that may pass are tried again, and finished
+ * checkouts, event ids and kept refusals past their retention are deleted.
  */
-export async function runMaintenance(
-  db: D1Database,
-  config: Config,
-  now: number,
-): Promise<MaintenanceResult> {
+export async function runMaintenance(deps: MaintenanceDeps): Promise<MaintenanceResult> {
+  const { db, config } = deps;
+  const now = deps.now();
   const day = 86_400;
   const expired = await inBatches(() => expireOverdueCheckouts(db, now, BATCH_SIZE));
+  const followUps = await runDueTaxExemptFollowUps(deps, MAX_FOLLOW_UPS);
   const deletedCheckouts = await inBatches(() =>
     deleteFinishedCheckoutsBefore(db, now - config.RETENTION_DAYS * day, BATCH_SIZE),
   );
   const deletedEvents = await inBatches(() =>
     deleteEventsReceivedBefore(db, now - config.EVENT_RETENTION_DAYS * day, BATCH_SIZE),
   );
-  return { expired, deletedCheckouts, deletedEvents };
+  const deletedRefusals = await inBatches(() =>
+    deleteRefusalsBefore(db, now - REFUSAL_RETENTION_SECONDS, BATCH_SIZE),
+  );
+  return { expired, deletedCheckouts, deletedEvents, deletedRefusals, followUps };
 }

@@ -13,9 +13,12 @@ export const TENANT_CLAIM = "tenantId";
 export interface VerifiedToken {
   app: AppRecord;
   tenantId: string | null;
+  /** The token's `sub`, if it has one: whom the app signed in. */
+  subject: string | null;
 }
 
-const uuid = z.uuid();
+/** A UUID in its one canonical form (lower case), so `…-ABCD-…` and `…-abcd-…` are one id. */
+const uuid = z.uuid().transform((value) => value.toLowerCase());
 
 function invalid(reason: string): ApiError {
   return new ApiError("unauthorized", `Access token is not valid: ${reason}`);
@@ -53,9 +56,9 @@ export function bearerToken(header: string): string {
 /** The app a token is for: X-CLIENT-ID when sent, else the token's single audience. */
 function claimedAppId(token: string, clientIdHeader: string | null): string {
   if (clientIdHeader !== null) {
-    if (!uuid.safeParse(clientIdHeader).success)
-      throw new ApiError("unauthorized", "X-CLIENT-ID must be the app's UUID");
-    return clientIdHeader;
+    const clientId = uuid.safeParse(clientIdHeader);
+    if (!clientId.success) throw new ApiError("unauthorized", "X-CLIENT-ID must be the app's UUID");
+    return clientId.data;
   }
   let aud: unknown;
   try {
@@ -63,11 +66,15 @@ function claimedAppId(token: string, clientIdHeader: string | null): string {
   } catch {
     throw invalid("it is not a well-formed JWT");
   }
-  const single = Array.isArray(aud) && aud.length === 1 ? aud[0] : aud;
-  if (typeof single !== "string" || !uuid.safeParse(single).success) {
-    throw invalid("its audience (aud) must be the app's UUID");
-  }
-  return single;
+  const single = singleAudience(aud);
+  const appId = uuid.safeParse(single);
+  if (!appId.success) throw invalid("its audience (aud) must be the app's UUID");
+  return appId.data;
+}
+
+/** A token is for exactly one app: `aud` is one string, or an array of exactly one. */
+function singleAudience(aud: unknown): unknown {
+  return Array.isArray(aud) && aud.length === 1 ? aud[0] : aud;
 }
 
 /**
@@ -97,16 +104,22 @@ export async function verifyAccessToken(kv: KVNamespace, headers: Headers): Prom
   } catch (err) {
     throw invalid(describeJoseError(err));
   }
+  // One rule with and without X-CLIENT-ID: jose accepts an array that merely includes the app.
+  if (typeof singleAudience(payload.aud) !== "string") {
+    throw invalid("its audience (aud) must be the app's UUID, and only that");
+  }
   const iat = payload.iat;
   if (typeof iat === "number" && iat > Date.now() / 1000 + CLOCK_SKEW_SECONDS)
     throw invalid("it was issued in the future (iat)");
 
   const tenant = payload[TENANT_CLAIM];
-  if (tenant !== undefined && (typeof tenant !== "string" || !uuid.safeParse(tenant).success)) {
+  const tenantId = tenant === undefined ? null : uuid.safeParse(tenant);
+  if (tenantId !== null && !tenantId.success) {
     throw invalid(`its ${TENANT_CLAIM} claim must be a UUID`);
   }
   if (app.status !== "active") throw new ApiError("forbidden", "This app is disabled");
-  return { app, tenantId: typeof tenant === "string" ? tenant : null };
+  const subject = typeof payload.sub === "string" && payload.sub !== "" ? payload.sub : null;
+  return { app, tenantId: tenantId?.data ?? null, subject };
 }
 
 /** Says which check failed, in words that help the token's issuer and reveal no key material. */

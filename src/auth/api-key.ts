@@ -1,10 +1,12 @@
 import * as z from "zod";
-import { API_KEY_PATTERN, sha256Hex } from "../apps/keys.ts";
+import { API_KEY_PATTERN } from "../apps/keys.ts";
 import type { AppRecord, KeyRecord } from "../apps/records.ts";
 import { findApp, findKeyByDigest } from "../apps/store.ts";
+import { sha256Hex } from "../crypto.ts";
 import { ApiError } from "../errors.ts";
 
-const clientIdSchema = z.uuid();
+/** The app id in its one canonical form (lower case), as it is stored. */
+const clientIdSchema = z.uuid().transform((value) => value.toLowerCase());
 const keyTypeHeaderSchema = z.enum(["read", "write"]);
 
 const INVALID_KEY = "X-API-KEY is not a valid API key for this X-CLIENT-ID and X-API-KEY-TYPE";

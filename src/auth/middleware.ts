@@ -60,13 +60,13 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<HonoEnv> {
           "Access tokens may not call this route; use a write API key from your server",
         );
       }
-      const { app, tenantId } = await verifyAccessToken(c.env.APPS, headers);
+      const { app, tenantId, subject } = await verifyAccessToken(c.env.APPS, headers);
       const origin = headers.get("Origin");
       if (origin !== null && !app.allowedOrigins.includes(origin)) {
         throw new ApiError("forbidden", "This browser origin is not allowed for this app");
       }
       c.set("app", app);
-      c.set("credential", { kind: "access_token", tenantId });
+      c.set("credential", { kind: "access_token", tenantId, subject });
       return;
     }
 

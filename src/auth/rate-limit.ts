@@ -1,13 +1,40 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { sha256Hex } from "../crypto.ts";
 import type { HonoEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 
 /** The window of the Cloudflare rate limiting bindings (wrangler.toml, `period`), in seconds. */
 const PERIOD_SECONDS = 60;
 
-/** The caller's address as Cloudflare reports it; locally there is none. */
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** The first 64 bits of an IPv6 address, as `a:b:c:d::/64`; null if it is not one. */
+function ipv6Prefix64(address: string): string | null {
+  const host = `http://[${address}]/`;
+  if (!URL.canParse(host)) return null;
+  // URL writes the address in its one compressed, lower-case form.
+  const canonical = new URL(host).hostname.slice(1, -1);
+  const [head = "", tail] = canonical.split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups =
+    tail === undefined
+      ? left
+      : [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
+  return `${groups.slice(0, 4).join(":")}::/64`;
+}
+
+/**
+ * The caller's address as Cloudflare reports it, as a rate-limit bucket: an IPv4 address as
+ * it is, an IPv6 address by its /64 (one subscriber's network: one host can use a whole /64).
+ * Locally there is none; a value that is no address (only possible off Cloudflare) is one
+ * bucket of its own, never a key made of the header.
+ */
 export function clientAddress(c: Context<HonoEnv>): string {
-  return c.req.header("CF-Connecting-IP") ?? "unknown";
+  const header = c.req.header("CF-Connecting-IP");
+  if (header === undefined) return "unknown";
+  if (IPV4.test(header)) return header;
+  return (header.includes(":") ? ipv6Prefix64(header) : null) ?? "invalid";
 }
 
 function rateLimited(what: string): ApiError {
@@ -30,10 +57,11 @@ export const limitCreatesPerCredential: MiddlewareHandler<HonoEnv> =
     const credential = c.get("credential");
     const app = c.get("app");
     if (!credential || !app) throw new ApiError("internal", "Internal error");
+    // A token's bucket is its app, tenant and subject: one signed-in user cannot use up another's.
     const key =
       credential.kind === "api_key"
         ? `key:${credential.keyId}`
-        : `token:${app.id}:${credential.tenantId ?? "-"}`;
+        : `token:${app.id}:${credential.tenantId ?? "-"}:${credential.subject === null ? "-" : await sha256Hex(credential.subject)}`;
     const { success } = await c.env.CREATE_LIMIT_PER_CREDENTIAL.limit({ key });
     if (!success) throw rateLimited("checkout sessions for this credential");
     await next();

@@ -1,20 +1,30 @@
-import { sha256Hex } from "../apps/keys.ts";
 import type { AppRecord } from "../apps/records.ts";
+import { sha256Hex } from "../crypto.ts";
+import type { CheckoutRecord } from "../db/checkout-rows.ts";
 import {
-  type CheckoutRecord,
-  deletePendingCheckout,
+  dropReservationCustomer,
   findCheckoutByState,
-  findTenantCustomer,
   markCheckoutOpen,
-  reserveCheckout,
+  refuseReservation,
+  releaseLease,
 } from "../db/checkouts.ts";
+import { findTenantCustomer, forgetTenantCustomer } from "../db/tenant-customers.ts";
 import type { Config } from "../env.ts";
 import { ApiError } from "../errors.ts";
+import { MESSAGES } from "../messages.ts";
 import type { CreateCheckoutBody } from "../schemas/checkout.ts";
-import type { StripeGateway } from "../stripe/client.ts";
-import { toStripeApiError } from "../stripe/errors.ts";
+import type { CreatedSession, StripeGateway } from "../stripe/client.ts";
+import {
+  CREATE_CHECKOUT_SESSION,
+  isResourceMissing,
+  MARK_CUSTOMER_REVERSE_CHARGE,
+  type StripeOperation,
+  toStripeApiError,
+} from "../stripe/errors.ts";
+import { idempotencyKey } from "../stripe/idempotency.ts";
 import { buildCheckoutSessionParams } from "../stripe/params.ts";
-import { newCheckoutHash } from "./hash.ts";
+import { claimCheckout } from "./claim.ts";
+import { markCustomerReverseCharge } from "./tax-exempt.ts";
 import { type CheckoutView, toCheckoutView } from "./view.ts";
 
 export interface CreateCheckoutDeps {
@@ -31,8 +41,7 @@ export interface CreateCheckoutInput {
   body: CreateCheckoutBody;
 }
 
-export const SOFORT_DISCONTINUED =
-  "paymentMethodType sofort is no longer available: Stripe discontinued SOFORT on 2025-03-31. Use card or sepa instead";
+type PayableBody = CreateCheckoutBody & { paymentMethodType: "card" | "sepa" };
 
 /** What identifies "the same request" for one state: every field except state itself. */
 async function fingerprint(tenantId: string | null, body: CreateCheckoutBody): Promise<string> {
@@ -43,44 +52,40 @@ async function fingerprint(tenantId: string | null, body: CreateCheckoutBody): P
   return sha256Hex(JSON.stringify(ordered));
 }
 
+/** The refusals that need no Stripe call: sofort, live mode, the app's own configuration. */
+function refuseEarly(deps: CreateCheckoutDeps, app: AppRecord, body: CreateCheckoutBody): void {
+  if (body.paymentMethodType === "sofort") {
+    throw new ApiError("bad_request", MESSAGES.sofortDiscontinued);
+  }
+  if (!body.test && !app.liveEnabled) throw new ApiError("forbidden", MESSAGES.liveNotEnabled);
+  if (!body.test && !deps.config.PUBLIC_BASE_URL.startsWith("https://")) {
+    throw new ApiError("internal", MESSAGES.liveNeedsHttps);
+  }
+  if (!app.successUrl || !app.cancelUrl) throw new ApiError("forbidden", MESSAGES.noReturnUrls);
+}
+
+/** A settled checkout is answered only with the Stripe session it has; without one it is gone. */
+function settledView(deps: CreateCheckoutDeps, record: CheckoutRecord): CheckoutView {
+  const { stripeSessionId } = record;
+  if (!stripeSessionId) throw new ApiError("gone", MESSAGES.stateExpiredUnconfirmed);
+  return toCheckoutView({ ...record, stripeSessionId }, deps.config, deps.now());
+}
+
 /**
- * Creates (or, for a repeated state, returns) one checkout. The state is reserved in D1 before
- * Stripe is called, so concurrent duplicates meet at the unique index; the Stripe call carries
- * an Idempotency-Key derived from (app, mode, state, parameters), so a retry after any failure
- * reaches the same Stripe session instead of a second one.
+ * Creates (or, for a repeated state, returns) one checkout. The state is claimed in D1 before
+ * Stripe is called (src/checkouts/claim.ts), so concurrent duplicates make one Stripe call; the
+ * call's Idempotency-Key is derived from the reservation and its parameters, so a retry after
+ * any failure reaches the same Stripe session instead of a second one.
  */
 export async function createCheckout(
   deps: CreateCheckoutDeps,
   input: CreateCheckoutInput,
-  attempt = 0,
 ): Promise<CheckoutView> {
   const { app, tenantId, body } = input;
-  if (body.paymentMethodType === "sofort") throw new ApiError("bad_request", SOFORT_DISCONTINUED);
-  const paymentMethodType = body.paymentMethodType;
-
+  refuseEarly(deps, app, body);
   const livemode = !body.test;
-  if (livemode && !app.liveEnabled) {
-    throw new ApiError(
-      "forbidden",
-      'Live mode is not enabled for this app; send "test": true or ask the operator to enable live mode',
-    );
-  }
-  if (livemode && !deps.config.PUBLIC_BASE_URL.startsWith("https://")) {
-    throw new ApiError(
-      "internal",
-      "Service misconfigured: the variable PUBLIC_BASE_URL must be https for live checkouts",
-    );
-  }
-  if (!app.successUrl || !app.cancelUrl) {
-    throw new ApiError(
-      "forbidden",
-      "This app has no success and cancel URL configured; the operator must set them first",
-    );
-  }
   const stripe = deps.stripeFor(livemode);
 
-  const stateDigest = await sha256Hex(body.state);
-  const requestFingerprint = await fingerprint(tenantId, body);
   // The tenant's customer is needed before reserving: a setup checkout without one is refused.
   const customerId = tenantId
     ? await findTenantCustomer(deps.db, app.id, tenantId, livemode)
@@ -88,20 +93,15 @@ export async function createCheckout(
   if (body.mode === "setup" && !customerId) {
     throw new ApiError(
       "conflict",
-      `A setup checkout needs the tenant's Stripe customer from an earlier completed checkout in ${livemode ? "live" : "test"} mode, and ${tenantId ? "this tenant has none yet" : "this request names no tenant"}`,
+      MESSAGES.setupNeedsCustomer(livemode ? "live" : "test", tenantId !== null),
     );
   }
-  const now = deps.now();
-  // One round trip on the common path: the insert returns our row, or nothing when the state
-  // is taken (a repeat, or a concurrent duplicate), and only then is the existing row read.
-  const reserved = await reserveCheckout(deps.db, {
-    id: crypto.randomUUID(),
-    hash: newCheckoutHash(),
+  const claim = await claimCheckout(deps, {
     appId: app.id,
     tenantId,
     livemode,
-    stateDigest,
-    requestFingerprint,
+    stateDigest: await sha256Hex(body.state),
+    requestFingerprint: await fingerprint(tenantId, body),
     stripeAccount: (livemode ? app.stripeAccountLive : app.stripeAccountTest) ?? null,
     stripeCustomerId: customerId,
     mode: body.mode,
@@ -109,84 +109,34 @@ export async function createCheckout(
     quantity: body.quantity,
     taxRate: body.taxRate,
     allowedCountry: body.allowedCountry,
-    paymentMethod: paymentMethodType,
+    paymentMethod: body.paymentMethodType,
     billingAddressCollection: body.billingAddressCollection,
     reverseCharge: body.isReverseCharge,
-    createdAt: now,
-    expiresAt: now + deps.config.CHECKOUT_EXPIRES_MINUTES * 60,
   });
-  const reservedHere = reserved !== null;
-  let record = reserved ?? (await findCheckoutByState(deps.db, app.id, livemode, stateDigest));
-  if (!record) throw new ApiError("internal", "Internal error");
-
-  if (record.requestFingerprint !== requestFingerprint) {
-    throw new ApiError(
-      "conflict",
-      "This state was already used with different parameters; use a new state for a new checkout",
-    );
-  }
-  if (record.status !== "pending") return toCheckoutView(record, deps.config);
-
-  if (!reservedHere) {
-    // Another request holds this state right now: let it finish rather than call Stripe too.
-    const settled = await awaitConcurrentAttempt(deps, record);
-    if (settled === null) {
-      // It was refused by Stripe and freed the state; try once more to get that refusal ourselves.
-      if (attempt > 0)
-        throw new ApiError("conflict", "A concurrent request with this state failed; retry");
-      return createCheckout(deps, input, attempt + 1);
-    }
-    if (settled.status !== "pending") return toCheckoutView(settled, deps.config);
-    record = settled;
-  }
-  return openAtStripe(deps, stripe, record, { ...body, paymentMethodType }, app);
+  if (claim.kind === "settled") return settledView(deps, claim.record);
+  return openAtStripe(deps, stripe, claim.record, claim.leaseOwner, body as PayableBody, app);
 }
 
-/**
- * Waits, with backoff, for the request that reserved a state to record its outcome. Returns the
- * row once it left `pending`, null if it was deleted (Stripe refused), or the still-pending row
- * when the owner had time for all its Stripe attempts and more: then it is presumed gone (a
- * crash, a lost write) and the caller recovers it with the same Idempotency-Key. A row already
- * older than that window is returned at once.
- */
-async function awaitConcurrentAttempt(
-  deps: CreateCheckoutDeps,
-  pending: CheckoutRecord,
-): Promise<CheckoutRecord | null> {
-  const { STRIPE_TIMEOUT_MS, STRIPE_MAX_NETWORK_RETRIES } = deps.config;
-  const windowMs = STRIPE_TIMEOUT_MS * (STRIPE_MAX_NETWORK_RETRIES + 1) + 2_000;
-  const deadline = pending.updatedAt * 1000 + windowMs;
-  let delayMs = 20;
-  let current: CheckoutRecord | null = pending;
-  while (current?.status === "pending" && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, delayMs));
-    delayMs = Math.min(delayMs * 1.5, 250);
-    current = await findCheckoutByState(
-      deps.db,
-      pending.appId,
-      pending.livemode,
-      pending.stateDigest,
-    );
-  }
-  return current;
-}
+type Attempt = { session: CreatedSession } | { failure: unknown; op: StripeOperation };
 
-async function openAtStripe(
-  deps: CreateCheckoutDeps,
+/** One try at Stripe: the known customer marked for reverse charge, then the session created. */
+async function attemptAtStripe(
   stripe: StripeGateway,
   record: CheckoutRecord,
-  body: CreateCheckoutBody & { paymentMethodType: "card" | "sepa" },
+  body: PayableBody,
   app: AppRecord,
-): Promise<CheckoutView> {
-  const idempotencyKey = `checkout-edge-${await sha256Hex(
-    [
-      record.appId,
-      record.livemode ? "live" : "test",
-      record.stateDigest,
-      record.requestFingerprint,
-    ].join("|"),
-  )}`;
-  const requestOptions = { idempotencyKey, stripeAccount: record.stripeAccount };
+): Promise<Attempt> {
+  if (record.reverseCharge && record.stripeCustomerId && record.mode !== "setup") {
+    try {
+      await markCustomerReverseCharge(stripe, {
+        customerId: record.stripeCustomerId,
+        livemode: record.livemode,
+        stripeAccount: record.stripeAccount,
+      });
+    } catch (failure) {
+      return { failure, op: MARK_CUSTOMER_REVERSE_CHARGE };
+    }
+  }
   const params = buildCheckoutSessionParams(body, {
     appId: record.appId,
     tenantId: record.tenantId,
@@ -196,46 +146,112 @@ async function openAtStripe(
     cancelUrl: app.cancelUrl ?? "",
     customerId: record.stripeCustomerId,
   });
-
-  let session: { id: string; url: string };
-  try {
-    if (record.reverseCharge && record.stripeCustomerId && record.mode !== "setup") {
-      await stripe.markCustomerReverseCharge(record.stripeCustomerId, {
-        ...requestOptions,
-        idempotencyKey: `${idempotencyKey}-customer`,
-      });
-    }
-    session = await stripe.createCheckoutSession(params, requestOptions);
-  } catch (err) {
-    const apiError = toStripeApiError(err, record.livemode);
-    // Stripe refused: no session exists, so free the state. Any other failure may have created
-    // one, so the pending row stays and a retry with the same state reaches the same session.
-    if (apiError.status === 400 || apiError.status === 409)
-      await deletePendingCheckout(deps.db, record.id);
-    throw apiError;
-  }
-
-  const now = deps.now();
-  if (
-    await markCheckoutOpen(
-      deps.db,
+  const options = {
+    idempotencyKey: await idempotencyKey(
+      "session",
       record.id,
-      { stripeSessionId: session.id, stripeUrl: session.url },
-      now,
-    )
-  ) {
-    return toCheckoutView(
-      {
-        ...record,
-        status: "open",
-        stripeSessionId: session.id,
-        stripeUrl: session.url,
-        updatedAt: now,
-      },
-      deps.config,
+      record.livemode,
+      record.stripeAccount,
+      params,
+    ),
+    stripeAccount: record.stripeAccount,
+  };
+  try {
+    return { session: await stripe.createCheckoutSession(params, options) };
+  } catch (failure) {
+    return { failure, op: CREATE_CHECKOUT_SESSION };
+  }
+}
+
+/** Stripe no longer has the customer this reservation was going to use. */
+function customerIsGone(attempt: Exclude<Attempt, { session: CreatedSession }>): boolean {
+  return attempt.op === MARK_CUSTOMER_REVERSE_CHARGE
+    ? isResourceMissing(attempt.failure)
+    : isResourceMissing(attempt.failure, "customer");
+}
+
+/**
+ * The lease holder's part: calls Stripe and records the session, or frees the state with the
+ * refusal kept (Stripe refused: nothing exists there), or releases the lease (anything else:
+ * Stripe may have acted, so the row stays pending and the retry reaches the same session).
+ * A tenant's customer that Stripe no longer has is forgotten, and the attempt made once more
+ * without it.
+ */
+async function openAtStripe(
+  deps: CreateCheckoutDeps,
+  stripe: StripeGateway,
+  reserved: CheckoutRecord,
+  leaseOwner: string,
+  body: PayableBody,
+  app: AppRecord,
+): Promise<CheckoutView> {
+  let record = reserved;
+  try {
+    let attempt = await attemptAtStripe(stripe, record, body, app);
+    if ("failure" in attempt && record.stripeCustomerId && customerIsGone(attempt)) {
+      record = await withoutCustomer(deps, record, leaseOwner);
+      attempt = await attemptAtStripe(stripe, record, body, app);
+    }
+    if ("session" in attempt) return await recordSession(deps, record, attempt.session);
+    throw toStripeApiError(attempt.failure, record.livemode, attempt.op);
+  } catch (err) {
+    const error = err instanceof ApiError ? err : toStripeApiError(err, record.livemode);
+    if (error.code === "bad_request" || error.code === "conflict") {
+      await refuseReservation(
+        deps.db,
+        record,
+        leaseOwner,
+        { code: error.code, message: error.message },
+        deps.now(),
+      );
+    } else {
+      // Best effort: if D1 is failing too, the lease simply runs out.
+      await releaseLease(deps.db, record.id, leaseOwner).catch(() => undefined);
+    }
+    throw error;
+  }
+}
+
+/** Forgets the tenant's vanished customer and goes on without it (a setup checkout cannot). */
+async function withoutCustomer(
+  deps: CreateCheckoutDeps,
+  record: CheckoutRecord,
+  leaseOwner: string,
+): Promise<CheckoutRecord> {
+  if (record.tenantId && record.stripeCustomerId) {
+    await forgetTenantCustomer(
+      deps.db,
+      { appId: record.appId, tenantId: record.tenantId, livemode: record.livemode },
+      record.stripeCustomerId,
     );
   }
-  // A concurrent duplicate recorded the session first; answer with exactly what it recorded.
+  if (record.mode === "setup") {
+    throw new ApiError("conflict", MESSAGES.setupCustomerGone(record.livemode ? "live" : "test"));
+  }
+  const without = await dropReservationCustomer(deps.db, record, leaseOwner);
+  if (!without) {
+    throw new ApiError("stripe_unavailable", MESSAGES.stateBusy, {
+      headers: { "Retry-After": "1" },
+    });
+  }
+  return without;
+}
+
+async function recordSession(
+  deps: CreateCheckoutDeps,
+  record: CheckoutRecord,
+  session: CreatedSession,
+): Promise<CheckoutView> {
+  const now = deps.now();
+  const opened = { stripeSessionId: session.id, stripeUrl: session.url };
+  if (await markCheckoutOpen(deps.db, record, opened, now)) {
+    return toCheckoutView(
+      { ...record, ...opened, status: "open", updatedAt: now },
+      deps.config,
+      now,
+    );
+  }
+  // The webhook (or a request that took over) recorded the session first: answer with the row.
   const current = await findCheckoutByState(
     deps.db,
     record.appId,
@@ -243,5 +259,5 @@ async function openAtStripe(
     record.stateDigest,
   );
   if (!current || current.status === "pending") throw new ApiError("internal", "Internal error");
-  return toCheckoutView(current, deps.config);
+  return settledView(deps, current);
 }

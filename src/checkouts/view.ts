@@ -1,5 +1,17 @@
-import type { CheckoutRecord } from "../db/checkouts.ts";
+import type { CheckoutRecord, TaxExemptStatus } from "../db/checkout-rows.ts";
 import type { Config } from "../env.ts";
+
+const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
+const isoOrNull = (seconds: number | null) => (seconds === null ? null : iso(seconds));
+
+/** An open checkout past its expiry is expired, whether or not the cron or Stripe said so yet. */
+function effectiveStatus(record: CheckoutRecord, nowSeconds: number): CheckoutRecord["status"] {
+  return record.status === "open" && record.expiresAt <= nowSeconds ? "expired" : record.status;
+}
+
+const paymentPage = (record: CheckoutRecord, config: Config) => ({
+  url: `${config.PUBLIC_BASE_URL}/checkout/${record.hash}`,
+});
 
 export interface CheckoutView {
   id: string;
@@ -12,22 +24,26 @@ export interface CheckoutView {
   expiresAt: string;
 }
 
-/** The response's `data.checkout`; `id` is the Stripe Checkout Session id. */
-export function toCheckoutView(record: CheckoutRecord, config: Config): CheckoutView {
+/**
+ * The create route's `data.checkout`; `id` is the Stripe Checkout Session id, so only a record
+ * that has one is ever shown (src/checkouts/create.ts answers the others with an error).
+ */
+export function toCheckoutView(
+  record: CheckoutRecord & { stripeSessionId: string },
+  config: Config,
+  nowSeconds: number,
+): CheckoutView {
   return {
-    id: record.stripeSessionId ?? "",
+    id: record.stripeSessionId,
     hash: record.hash,
-    nextAction: { url: `${config.PUBLIC_BASE_URL}/checkout/${record.hash}` },
-    status: record.status,
+    nextAction: paymentPage(record, config),
+    status: effectiveStatus(record, nowSeconds),
     mode: record.mode,
     livemode: record.livemode,
     tenantId: record.tenantId,
-    expiresAt: new Date(record.expiresAt * 1000).toISOString(),
+    expiresAt: iso(record.expiresAt),
   };
 }
-
-const isoOrNull = (seconds: number | null) =>
-  seconds === null ? null : new Date(seconds * 1000).toISOString();
 
 export interface CheckoutDetails {
   id: string;
@@ -43,27 +59,32 @@ export interface CheckoutDetails {
   completedAt: string | null;
   /** Only while the checkout can still be paid. */
   nextAction: { url: string } | null;
+  /** Reverse charge: marking the customer tax-exempt `reverse` at Stripe, after the completion. */
+  customerTaxExempt: { status: TaxExemptStatus; error: string | null } | null;
 }
 
 /** The read route's `data.checkout`: the stored record, never the state or Stripe's own URL. */
 export function toCheckoutDetails(
-  record: CheckoutRecord,
+  record: CheckoutRecord & { stripeSessionId: string },
   config: Config,
   nowSeconds: number,
 ): CheckoutDetails {
-  const payable = record.status === "open" && record.expiresAt > nowSeconds;
+  const status = effectiveStatus(record, nowSeconds);
   return {
-    id: record.stripeSessionId ?? "",
+    id: record.stripeSessionId,
     hash: record.hash,
-    status: record.status === "open" && !payable ? "expired" : record.status,
+    status,
     paymentStatus: record.paymentStatus,
     mode: record.mode,
     livemode: record.livemode,
     tenantId: record.tenantId,
-    createdAt: new Date(record.createdAt * 1000).toISOString(),
-    expiresAt: new Date(record.expiresAt * 1000).toISOString(),
+    createdAt: iso(record.createdAt),
+    expiresAt: iso(record.expiresAt),
     openedAt: isoOrNull(record.openedAt),
     completedAt: isoOrNull(record.completedAt),
-    nextAction: payable ? { url: `${config.PUBLIC_BASE_URL}/checkout/${record.hash}` } : null,
+    nextAction: status === "open" ? paymentPage(record, config) : null,
+    customerTaxExempt: record.taxExemptStatus
+      ? { status: record.taxExemptStatus, error: record.taxExemptError }
+      : null,
   };
 }

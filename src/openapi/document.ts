@@ -1,6 +1,6 @@
-import { SOFORT_DISCONTINUED } from "../checkouts/create.ts";
 import { CHECKOUT_HASH_PATTERN } from "../checkouts/hash.ts";
 import { failureEnvelope } from "../errors.ts";
+import { MESSAGES } from "../messages.ts";
 import { MAX_BODY_BYTES, MAX_WEBHOOK_BYTES } from "../routes/limit-body.ts";
 import { createCheckoutBodySchema, STATE_PATTERN, tenantParamSchema } from "../schemas/checkout.ts";
 import { sessionIdParamSchema } from "../schemas/params.ts";
@@ -11,6 +11,7 @@ import {
   readCheckoutResponseSchema,
   webhookResponseSchema,
 } from "../schemas/responses.ts";
+import { UNSUPPORTED_BODY_TYPE } from "../validation.ts";
 import {
   CREATE_CHECKOUT_EXAMPLES,
   CREATED_EXAMPLE,
@@ -226,9 +227,8 @@ const CREATE_400: ErrorExamples = {
   missing: ["A field is missing", "state is required"],
   unknown: ["An unknown field", "Unknown field in body: coupon"],
   json: ["Malformed JSON", "Malformed JSON in request body"],
-  contentType: ["Not JSON", "Content-Type must be application/json"],
   size: ["Body too large", `Request body is too large (at most ${MAX_BODY_BYTES} bytes)`],
-  sofort: ["sofort", SOFORT_DISCONTINUED],
+  sofort: ["sofort", MESSAGES.sofortDiscontinued],
   stripe: [
     "Stripe refused the request",
     "Stripe refused the checkout session (price): No such price: 'price_missing'",
@@ -265,27 +265,29 @@ const BROWSER_KEY: [string, string] = [
 const CREATE_403: ErrorExamples = {
   readKey: ["A read key", "A read API key may not do this; use a write API key"],
   browser: BROWSER_KEY,
-  live: [
-    "Live mode not enabled",
-    'Live mode is not enabled for this app; send "test": true or ask the operator to enable live mode',
-  ],
+  live: ["Live mode not enabled", MESSAGES.liveNotEnabled],
   disabled: ["App disabled", "This app is disabled"],
-  urls: [
-    "App without success and cancel URL",
-    "This app has no success and cancel URL configured; the operator must set them first",
-  ],
+  urls: ["App without success and cancel URL", MESSAGES.noReturnUrls],
 };
 
 const CREATE_409: ErrorExamples = {
-  state: [
-    "State reused with other parameters",
-    "This state was already used with different parameters; use a new state for a new checkout",
-  ],
-  setup: [
-    "setup without a known customer",
-    "A setup checkout needs the tenant's Stripe customer from an earlier completed checkout in test mode, and this tenant has none yet",
+  state: ["State reused with other parameters", MESSAGES.stateReused],
+  setup: ["setup without a known customer", MESSAGES.setupNeedsCustomer("test", true)],
+  setupCustomerGone: [
+    "setup, and Stripe no longer has the tenant's customer",
+    MESSAGES.setupCustomerGone("test"),
   ],
 };
+
+const CREATE_410 = failure(
+  "The state's reservation expired before Stripe confirmed a session for it: there is no checkout to answer with; use a new state",
+  { expired: ["Expired before Stripe confirmed it", MESSAGES.stateExpiredUnconfirmed] },
+);
+
+const CREATE_415 = failure(
+  "The body is labelled with another type than JSON (application/json; JSON labelled text/plain, or sent without a Content-Type, is read as JSON too)",
+  { contentType: ["Not JSON", UNSUPPORTED_BODY_TYPE] },
+);
 
 const STRIPE_FAILURES = {
   502: failure("Stripe failed, sent something unusable, or refused this service's credentials", {
@@ -313,6 +315,7 @@ const STRIPE_FAILURES = {
         "Stripe rate limiting",
         "Stripe is rate limiting requests; retry in a few seconds",
       ],
+      busy: ["Another request with this state holds it", MESSAGES.stateBusy],
     },
     ["Retry-After"],
   ),
@@ -413,7 +416,7 @@ const createCheckout = (): OperationObject => ({
   responses: withCors({
     200: created(),
     400: failure(
-      "Invalid input: body (each wrong field named), JSON, Content-Type or size; sofort; Stripe refusing the request",
+      "Invalid input: body (each wrong field named), JSON or size; sofort; Stripe refusing the request",
       CREATE_400,
     ),
     401: failure("No credentials, or credentials that do not verify", {
@@ -436,6 +439,8 @@ const createCheckout = (): OperationObject => ({
       "The state was used with other parameters, or setup without the tenant's customer",
       CREATE_409,
     ),
+    410: CREATE_410,
+    415: CREATE_415,
     429: RATE_LIMITED,
     500: INTERNAL,
     ...STRIPE_FAILURES,
@@ -475,6 +480,8 @@ const createTenantCheckout = (): OperationObject => ({
       "The state was used with other parameters, or setup without the tenant's customer",
       CREATE_409,
     ),
+    410: CREATE_410,
+    415: CREATE_415,
     429: RATE_LIMITED,
     500: INTERNAL,
     ...STRIPE_FAILURES,

@@ -3,6 +3,7 @@ import { authenticate } from "../auth/middleware.ts";
 import { limitCreatesPerAddress, limitCreatesPerCredential } from "../auth/rate-limit.ts";
 import { createCheckout } from "../checkouts/create.ts";
 import { toCheckoutDetails } from "../checkouts/view.ts";
+import { nowSeconds } from "../clock.ts";
 import { findCheckoutBySessionId } from "../db/checkouts.ts";
 import type { HonoEnv } from "../env.ts";
 import { ApiError, successEnvelope } from "../errors.ts";
@@ -13,11 +14,9 @@ import {
 } from "../schemas/checkout.ts";
 import { sessionIdParamSchema } from "../schemas/params.ts";
 import { stripeGatewaysFor } from "../stripe/client.ts";
-import { requireJsonBody, validate } from "../validation.ts";
+import { validate, validateJsonBody } from "../validation.ts";
 import { limitBody } from "./limit-body.ts";
 import { methodNotAllowed } from "./method-not-allowed.ts";
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 function authenticated(c: Context<HonoEnv>) {
   const app = c.get("app");
@@ -52,8 +51,7 @@ export const checkoutSessionRoutes = new Hono<HonoEnv>()
     limitCreatesPerAddress,
     authenticate({ write: true, tokens: true }),
     limitCreatesPerCredential,
-    requireJsonBody,
-    validate("json", createCheckoutBodySchema),
+    validateJsonBody(createCheckoutBodySchema),
     (c) => {
       const { credential } = authenticated(c);
       // A token acts for the tenant it names; an API key on this route acts for no tenant.
@@ -69,8 +67,7 @@ export const checkoutSessionRoutes = new Hono<HonoEnv>()
     authenticate({ write: true, tokens: false }),
     limitCreatesPerCredential,
     validate("param", tenantParamSchema),
-    requireJsonBody,
-    validate("json", createCheckoutBodySchema),
+    validateJsonBody(createCheckoutBodySchema),
     (c) => respondWithNewCheckout(c, c.req.valid("param").tenantId, c.req.valid("json")),
   )
   .all("/tenants/:tenantId/checkout-sessions", methodNotAllowed("POST"))
@@ -85,7 +82,12 @@ export const checkoutSessionRoutes = new Hono<HonoEnv>()
       const visible =
         record && (credential.kind === "api_key" || record.tenantId === credential.tenantId);
       if (!visible) throw new ApiError("not_found", "No checkout session with this id");
-      const checkout = toCheckoutDetails(record, c.get("config"), nowSeconds());
+      const stripeSessionId = c.req.valid("param").id;
+      const checkout = toCheckoutDetails(
+        { ...record, stripeSessionId },
+        c.get("config"),
+        nowSeconds(),
+      );
       return c.json(successEnvelope("Checkout session found", { checkout }), 200);
     },
   )

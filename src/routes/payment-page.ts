@@ -1,7 +1,8 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
-import { sha256Hex } from "../apps/keys.ts";
 import { CHECKOUT_HASH_PATTERN } from "../checkouts/hash.ts";
-import { type CheckoutRecord, findCheckoutByHash, markCheckoutOpened } from "../db/checkouts.ts";
+import { nowSeconds } from "../clock.ts";
+import { constantTimeEqual, sha256Hex } from "../crypto.ts";
+import { findCheckoutByHash, markCheckoutOpened } from "../db/checkouts.ts";
 import type { HonoEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { type PageKind, pickLanguage } from "../pages/messages.ts";
@@ -12,11 +13,9 @@ import { methodNotAllowed } from "./method-not-allowed.ts";
 /** Compared against when there is no record, so that both paths do the same work. */
 const DUMMY_DIGEST = "0".repeat(64);
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-
 /**
- * Every answer of the page, the redirect and errors included: never cached, never a referrer
- * (the URL carries the state), nothing but the page's own style, and no cookies.
+ * Every answer under /checkout, the redirect and errors included: never cached, never a
+ * referrer (the URL carries the state), nothing but the page's own style, and no cookies.
  */
 const pageSecurityHeaders: MiddlewareHandler<HonoEnv> = async (c, next) => {
   await next();
@@ -41,24 +40,6 @@ function page(c: Context<HonoEnv>, kind: PageKind, status: 403 | 404 | 410 | 500
   });
 }
 
-const encoder = new TextEncoder();
-
-/**
- * Whether the state's digest is the record's, in constant time. Without a record (or with a
- * stored digest of an unexpected length) the digest is compared against a dummy, so an unknown
- * hash and a wrong state cost the same.
- */
-function stateMatches(record: CheckoutRecord | null, stateDigest: string): boolean {
-  const given = encoder.encode(stateDigest);
-  const stored = record ? encoder.encode(record.stateDigest) : null;
-  const usable = stored !== null && stored.byteLength === given.byteLength;
-  const equal = crypto.subtle.timingSafeEqual(
-    given,
-    usable ? stored : encoder.encode(DUMMY_DIGEST),
-  );
-  return usable && equal;
-}
-
 /** The Stripe URL exactly as recorded, only if it is one a browser may be sent to. */
 function stripeLocation(stripeUrl: string): string {
   const protocol = URL.canParse(stripeUrl) ? new URL(stripeUrl).protocol : null;
@@ -70,42 +51,55 @@ function stripeLocation(stripeUrl: string): string {
   return stripeUrl;
 }
 
-export const paymentPageRoutes = new Hono<HonoEnv>()
-  .use("/checkout/:hash", pageSecurityHeaders)
-  .get("/checkout/:hash", async (c) => {
-    // Decided before any lookup: without a well-formed state nothing is looked up.
-    const state = c.req.query("state");
-    if (state === undefined || !STATE_PATTERN.test(state)) return page(c, "incomplete", 403);
+async function paymentPage(c: Context<HonoEnv, "/checkout/:hash">): Promise<Response> {
+  // Decided before any lookup: without a well-formed state nothing is looked up.
+  const state = c.req.query("state");
+  if (state === undefined || !STATE_PATTERN.test(state)) return page(c, "incomplete", 403);
 
-    const hash = c.req.param("hash");
-    const record = CHECKOUT_HASH_PATTERN.test(hash)
-      ? await findCheckoutByHash(c.env.DB, hash)
-      : null;
-    // One answer for an unknown hash and a wrong state: the page never tells whether a hash
-    // exists to someone without its state.
-    if (!stateMatches(record, await sha256Hex(state)) || !record) {
-      return page(c, "invalid", 404);
-    }
+  const hash = c.req.param("hash");
+  const record = CHECKOUT_HASH_PATTERN.test(hash) ? await findCheckoutByHash(c.env.DB, hash) : null;
+  // One answer for an unknown hash and a wrong state, after the same constant-time comparison:
+  // the page never tells whether a hash exists to someone without its state.
+  const matches = constantTimeEqual(await sha256Hex(state), record?.stateDigest ?? DUMMY_DIGEST);
+  if (!record || !matches) return page(c, "invalid", 404);
 
-    const now = nowSeconds();
-    switch (record.status) {
-      case "complete":
-        return page(c, record.paymentStatus === "failed" ? "paymentFailed" : "completed", 410);
-      case "expired":
-        return page(c, "expired", 410);
-      case "pending":
-        return page(c, "notReady", 404);
-      case "open": {
-        if (record.expiresAt <= now) return page(c, "expired", 410);
-        if (!record.stripeUrl) return page(c, "notReady", 404);
-        const location = stripeLocation(record.stripeUrl);
-        // Only a person's first visit writes: later visits, and HEAD (link previewers; Hono
-        // answers HEAD with the GET route), leave opened_at alone.
-        if (record.openedAt === null && c.req.method === "GET") {
-          await markCheckoutOpened(c.env.DB, record.id, now);
-        }
-        return c.redirect(location, 303);
+  const now = nowSeconds();
+  switch (record.status) {
+    case "complete":
+      return page(c, record.paymentStatus === "failed" ? "paymentFailed" : "completed", 410);
+    case "expired":
+      return page(c, "expired", 410);
+    case "pending":
+      return page(c, "notReady", 404);
+    case "open": {
+      if (record.expiresAt <= now) return page(c, "expired", 410);
+      if (!record.stripeUrl) return page(c, "notReady", 404);
+      const location = stripeLocation(record.stripeUrl);
+      // Only a person's first visit writes, and never on the way to Stripe: the redirect does
+      // not wait for it. Later visits and HEAD (link previewers) leave opened_at alone.
+      if (record.openedAt === null && c.req.method === "GET") {
+        c.executionCtx.waitUntil(
+          markCheckoutOpened(c.env.DB, record.id, now).catch((err: unknown) => {
+            const error = err instanceof Error ? err.name : "unknown";
+            console.error(JSON.stringify({ write: "opened_at", checkoutId: record.id, error }));
+          }),
+        );
       }
+      return c.redirect(location, 303);
     }
-  })
-  .all("/checkout/:hash", methodNotAllowed("GET"));
+  }
+}
+
+/**
+ * The payment page. A trailing slash is the same page; anything else under /checkout (a
+ * truncated or mangled link) is the "invalid link" page, never the JSON envelope.
+ */
+export const paymentPageRoutes = new Hono<HonoEnv>()
+  .use("/checkout", pageSecurityHeaders)
+  .use("/checkout/*", pageSecurityHeaders)
+  .get("/checkout/:hash", paymentPage)
+  .get("/checkout/:hash/", paymentPage)
+  .all("/checkout/:hash", methodNotAllowed("GET"))
+  .all("/checkout/:hash/", methodNotAllowed("GET"))
+  .get("/checkout", (c) => page(c, "invalid", 404))
+  .get("/checkout/*", (c) => page(c, "invalid", 404));

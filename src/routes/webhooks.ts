@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { nowSeconds } from "../clock.ts";
 import type { HonoEnv } from "../env.ts";
 import { successEnvelope } from "../errors.ts";
 import { stripeGatewaysFor } from "../stripe/client.ts";
@@ -22,17 +23,22 @@ export const webhookRoutes = new Hono<HonoEnv>()
       live: c.env.STRIPE_WEBHOOK_SECRET_LIVE,
     });
     const config = c.get("config");
-    const outcome = await applyStripeEvent(
-      {
-        db: c.env.DB,
-        now: () => Math.floor(Date.now() / 1000),
-        stripeFor: stripeGatewaysFor(c.env, config),
-      },
+    const { outcome, after } = await applyStripeEvent(
+      { db: c.env.DB, now: nowSeconds, stripeFor: stripeGatewaysFor(c.env, config) },
       event,
     );
+    // The event is recorded; its follow-up runs after the answer and can never undo that (a
+    // failure is on the record, and the cron tries again).
+    if (after) c.executionCtx.waitUntil(after().catch(logFollowUpFailure));
     return c.json(
       successEnvelope(MESSAGES[outcome], { received: true, eventId: event.id, outcome }),
       200,
     );
   })
   .all("/webhooks/stripe", methodNotAllowed("POST"));
+
+/** A follow-up that could not even record its outcome (D1 failing): the cron runs it again. */
+function logFollowUpFailure(err: unknown): void {
+  const error = err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : "unknown";
+  console.error(JSON.stringify({ followUp: "not recorded; the cron retries it", error }));
+}

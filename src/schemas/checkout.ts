@@ -59,6 +59,7 @@ export const createCheckoutBodySchema = z.strictObject(
 
 export type CreateCheckoutBody = z.output<typeof createCheckoutBodySchema>;
 
+/** A tenant id in its one canonical form (lower case), however the caller wrote it. */
 export const tenantParamSchema = z.object({
-  tenantId: z.uuid("tenantId in the path must be a UUID"),
+  tenantId: z.uuid("tenantId in the path must be a UUID").transform((value) => value.toLowerCase()),
 });

@@ -83,6 +83,18 @@ export const checkoutDetailsSchema = doc(
       nextActionSchema.nullable(),
       "The payment page while the checkout can still be paid, else null",
     ),
+    customerTaxExempt: doc(
+      z
+        .object({
+          status: doc(
+            z.enum(["pending", "applied", "failed"]),
+            "pending: not done yet (tried again by the service); applied: done; failed: Stripe refused it, or every try failed (error says why)",
+          ),
+          error: doc(z.string().nullable(), "Why the last try failed, or null"),
+        })
+        .nullable(),
+      "Reverse charge only: marking the customer that Checkout created tax-exempt reverse at Stripe, which happens after the completion is recorded and never holds it up; null when there is nothing to do",
+    ),
   }),
   "The stored record of a checkout (never its state, the state's digest or Stripe's own URL)",
 );

@@ -58,7 +58,16 @@ function sdkClient(options: StripeClientOptions): Stripe {
   return client;
 }
 
-export class MalformedStripeResponse extends Error {}
+/** Stripe answered 2xx with something that is not what was asked for. */
+export class MalformedStripeResponse extends Error {
+  /** What it should have been, as "Stripe answered with …" ends. */
+  readonly expected: string;
+
+  constructor(expected: string) {
+    super(`Stripe answered with ${expected}`);
+    this.expected = expected;
+  }
+}
 
 export function createStripeGateway(options: StripeClientOptions): StripeGateway {
   const stripe = sdkClient(options);
@@ -75,7 +84,7 @@ export function createStripeGateway(options: StripeClientOptions): StripeGateway
         typeof session.url !== "string" ||
         !/^https?:\/\//.test(session.url)
       ) {
-        throw new MalformedStripeResponse("Stripe answered without a checkout session id and URL");
+        throw new MalformedStripeResponse("something that is not a checkout session");
       }
       return { id: session.id, url: session.url, livemode: session.livemode === true };
     },

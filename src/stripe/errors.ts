@@ -14,19 +14,54 @@ const FIELD_BY_STRIPE_PARAM: Record<string, string> = {
   mode: "mode",
 };
 
+/** What the service asked Stripe to do, in the words its errors use. */
+export interface StripeOperation {
+  /** The object of "Stripe refused …". */
+  what: string;
+  /** The verb phrase of "Stripe failed to …". */
+  doing: string;
+  /** What the caller can do after a failure that may pass. */
+  retry: string;
+  /** Stripe's parameter names as the fields of our request body, where the caller sent them. */
+  fields?: Record<string, string>;
+}
+
+export const CREATE_CHECKOUT_SESSION: StripeOperation = {
+  what: "the checkout session",
+  doing: "create the checkout session",
+  retry: "retry the same request (same state)",
+  fields: FIELD_BY_STRIPE_PARAM,
+};
+
+export const MARK_CUSTOMER_REVERSE_CHARGE: StripeOperation = {
+  what: "the update of the tenant's Stripe customer (tax_exempt=reverse)",
+  doing: "update the tenant's Stripe customer (tax_exempt=reverse)",
+  retry: "retry the same request (same state)",
+};
+
+/** Stripe answered that the object does not exist (a deleted customer, an unknown id). */
+export function isResourceMissing(err: unknown, param?: string): boolean {
+  return (
+    err instanceof Stripe.errors.StripeError &&
+    err.code === "resource_missing" &&
+    (param === undefined || err.param === param)
+  );
+}
+
 /**
  * Translates what the Stripe SDK threw into our one error type. Stripe's own refusal of the
  * request (a price that does not exist, a currency SEPA does not take) is the caller's 400 and
- * keeps Stripe's sentence; Stripe failing, throttling or not answering is 502/503/504.
+ * keeps Stripe's sentence; Stripe failing, throttling or not answering is 502/503/504. Every
+ * text names the operation that failed.
  */
-export function toStripeApiError(err: unknown, livemode: boolean): ApiError {
+export function toStripeApiError(
+  err: unknown,
+  livemode: boolean,
+  op: StripeOperation = CREATE_CHECKOUT_SESSION,
+): ApiError {
   const mode = livemode ? "live" : "test";
   if (err instanceof MalformedStripeResponse) {
-    return new ApiError(
-      "stripe_failed",
-      "Stripe answered with something that is not a checkout session",
-      { cause: err },
-    );
+    return new ApiError("stripe_failed", `Stripe answered with ${err.expected}`, { cause: err });
   }
   if (!(err instanceof Stripe.errors.StripeError)) {
     return new ApiError("internal", "Internal error", { cause: err });
@@ -34,30 +69,21 @@ export function toStripeApiError(err: unknown, livemode: boolean): ApiError {
   if (err instanceof Stripe.errors.StripeConnectionError) {
     const timedOut = (err.detail as { code?: string } | undefined)?.code === "ETIMEDOUT";
     return timedOut
-      ? new ApiError(
-          "stripe_timeout",
-          "Stripe did not answer in time; retry the same request (same state)",
-          { cause: err },
-        )
-      : new ApiError(
-          "stripe_failed",
-          "Could not reach Stripe; retry the same request (same state)",
-          { cause: err },
-        );
+      ? new ApiError("stripe_timeout", `Stripe did not answer in time; ${op.retry}`, { cause: err })
+      : new ApiError("stripe_failed", `Could not reach Stripe; ${op.retry}`, { cause: err });
   }
-  if (err instanceof Stripe.errors.StripeIdempotencyError && err.statusCode === 409) {
+  // A 409 is a request with this key still executing at Stripe: it will pass. (The SDK makes it
+  // a StripeAPIError, not an idempotency error; only 400 and 404 carry that class.)
+  if (err.statusCode === 409) {
     return new ApiError(
       "stripe_unavailable",
-      "Another request with this state is still in progress at Stripe; retry shortly",
+      `Another request for ${op.what} is still in progress at Stripe; retry shortly`,
       { cause: err, headers: { "Retry-After": "1" } },
     );
   }
   if (err instanceof Stripe.errors.StripeIdempotencyError) {
-    return new ApiError(
-      "conflict",
-      "Stripe saw this state with different parameters; use a new state",
-      { cause: err },
-    );
+    // Every key is derived from the parameters it carries, so this is our fault, not the caller's.
+    return new ApiError("internal", "Internal error", { cause: err });
   }
   if (err instanceof Stripe.errors.StripeAuthenticationError) {
     return new ApiError(
@@ -69,7 +95,7 @@ export function toStripeApiError(err: unknown, livemode: boolean): ApiError {
   if (err instanceof Stripe.errors.StripePermissionError) {
     return new ApiError(
       "stripe_failed",
-      `Stripe refused access for this app's ${mode}-mode account; the operator must check the app's Stripe account`,
+      `Stripe refused access to ${op.what} for this app's ${mode}-mode account; the operator must check the app's Stripe account`,
       { cause: err },
     );
   }
@@ -77,39 +103,27 @@ export function toStripeApiError(err: unknown, livemode: boolean): ApiError {
     return new ApiError(
       "stripe_unavailable",
       "Stripe is rate limiting requests; retry in a few seconds",
-      {
-        cause: err,
-        headers: { "Retry-After": "2" },
-      },
+      { cause: err, headers: { "Retry-After": "2" } },
     );
   }
   const status = err.statusCode ?? 0;
   if (status === 503) {
-    return new ApiError(
-      "stripe_unavailable",
-      "Stripe is unavailable; retry the same request (same state) later",
-      { cause: err },
-    );
-  }
-  if (status >= 400 && status < 500 && err.type === "StripeInvalidRequestError") {
-    const field = err.param ? (FIELD_BY_STRIPE_PARAM[err.param] ?? err.param) : null;
-    const reason = err.message || "invalid request";
-    return new ApiError(
-      "bad_request",
-      `Stripe refused the checkout session${field ? ` (${field})` : ""}: ${reason}`,
-      { cause: err },
-    );
+    return new ApiError("stripe_unavailable", `Stripe is unavailable; ${op.retry} later`, {
+      cause: err,
+    });
   }
   if (status >= 400 && status < 500) {
+    const field =
+      op.fields && err.type === "StripeInvalidRequestError" && err.param
+        ? (op.fields[err.param] ?? err.param)
+        : null;
     return new ApiError(
       "bad_request",
-      `Stripe refused the checkout session: ${err.message || "invalid request"}`,
+      `Stripe refused ${op.what}${field ? ` (${field})` : ""}: ${err.message || "invalid request"}`,
       { cause: err },
     );
   }
-  return new ApiError(
-    "stripe_failed",
-    "Stripe failed to create the checkout session; retry the same request (same state)",
-    { cause: err },
-  );
+  return new ApiError("stripe_failed", `Stripe failed to ${op.doing}; ${op.retry}`, {
+    cause: err,
+  });
 }

@@ -21,10 +21,28 @@ export interface WebhookSecrets {
   live: string | undefined;
 }
 
+const SECRET_NAME = {
+  test: "STRIPE_WEBHOOK_SECRET_TEST",
+  live: "STRIPE_WEBHOOK_SECRET_LIVE",
+} as const;
+
+/** The mode an unverified body claims, read only to name a missing secret; never trusted. */
+function claimedMode(payload: string): "test" | "live" | null {
+  try {
+    const livemode = (JSON.parse(payload) as { livemode?: unknown } | null)?.livemode;
+    return livemode === true ? "live" : livemode === false ? "test" : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Verifies the raw body against the test and the live signing secret (Stripe's SDK, Web
- * Crypto). The event must also claim the mode of the secret that signed it. Any failure is the
- * same "Invalid signature": the caller learns nothing about which check failed.
+ * Crypto). The event must also claim the mode of the secret that signed it. Any signature
+ * failure is the same "Invalid signature": the caller learns nothing about which check failed.
+ * A body that claims a mode whose secret is not configured is our fault (500 naming the secret,
+ * so Stripe keeps redelivering until the operator sets it). A signed body that is not a JSON
+ * event is 400, and nothing of it is logged or echoed.
  */
 export async function verifyStripeEvent(
   payload: string,
@@ -41,26 +59,38 @@ export async function verifyStripeEvent(
   if (candidates.length === 0) {
     throw new ApiError(
       "internal",
-      "Service misconfigured: the secrets STRIPE_WEBHOOK_SECRET_TEST and STRIPE_WEBHOOK_SECRET_LIVE are missing",
+      `Service misconfigured: the secrets ${SECRET_NAME.test} and ${SECRET_NAME.live} are missing`,
     );
   }
   if (signatureHeader) {
     for (const { secret, livemode } of candidates) {
+      let event: Stripe.Event;
       try {
-        const event = await Stripe.webhooks.constructEventAsync(
+        event = await Stripe.webhooks.constructEventAsync(
           payload,
           signatureHeader,
           secret,
           SIGNATURE_TOLERANCE_SECONDS,
           cryptoProvider,
         );
-        if (!eventShape.safeParse(event).success)
-          throw new ApiError("bad_request", "Malformed event");
-        if (event.livemode === livemode) return event;
       } catch (err) {
-        if (!(err instanceof Stripe.errors.StripeSignatureVerificationError)) throw err;
+        if (err instanceof Stripe.errors.StripeSignatureVerificationError) continue;
+        // The signature verified, so the SDK failed on the body itself: it is not JSON. The
+        // cause is dropped on purpose: its message quotes the body.
+        throw new ApiError("bad_request", "Malformed event: the signed body is not JSON");
       }
+      if (!eventShape.safeParse(event).success) {
+        throw new ApiError("bad_request", "Malformed event: the signed body is not a Stripe event");
+      }
+      if (event.livemode === livemode) return event;
     }
+  }
+  const claimed = claimedMode(payload);
+  if (claimed && !candidates.some((c) => c.livemode === (claimed === "live"))) {
+    throw new ApiError(
+      "internal",
+      `Service misconfigured: the secret ${SECRET_NAME[claimed]} is missing, so ${claimed}-mode events cannot be verified`,
+    );
   }
   throw new ApiError("bad_request", "Invalid signature");
 }

@@ -1,22 +1,23 @@
 import type Stripe from "stripe";
+import { type FollowUpDeps, runTaxExemptFollowUp } from "../checkouts/tax-exempt.ts";
 import {
   completeCheckoutStatement,
   type EventMatch,
   expireCheckoutStatement,
   findCheckoutForEvent,
-  rememberTenantCustomerStatement,
-} from "../db/checkouts.ts";
+} from "../db/checkout-events.ts";
 import { applyEventOnce, hasProcessedEvent } from "../db/events.ts";
+import { rememberTenantCustomerStatement } from "../db/tenant-customers.ts";
 import { ApiError } from "../errors.ts";
-import type { StripeGateway } from "../stripe/client.ts";
-import { toStripeApiError } from "../stripe/errors.ts";
 
 export type EventOutcome = "applied" | "duplicate" | "ignored" | "unmatched";
 
-export interface ApplyEventDeps {
-  db: D1Database;
-  stripeFor: (livemode: boolean) => StripeGateway;
-  now: () => number;
+export type ApplyEventDeps = FollowUpDeps;
+
+/** What an event did, and the follow-up to run once it is acknowledged (never before). */
+export interface AppliedEvent {
+  outcome: EventOutcome;
+  after?: () => Promise<void>;
 }
 
 const HANDLED = new Set([
@@ -30,16 +31,18 @@ const idOf = (value: string | { id: string } | null | undefined): string | null 
   typeof value === "string" ? value : (value?.id ?? null);
 
 /**
- * Makes one verified Stripe event true in D1, once. Events of connected accounts are handled
- * the same way (`event.account`); events may arrive in any order, and the SQL never moves a
- * record back (completed never becomes expired, paid never becomes unpaid).
+ * Makes one verified Stripe event true in D1, once: the event id and its effects in one batch.
+ * Events of connected accounts are handled the same way (`event.account`); events may arrive in
+ * any order, and the SQL never moves a record back (completed never becomes expired, paid never
+ * becomes unpaid). No Stripe call happens before the batch: a follow-up (marking a reverse-charge
+ * customer) is returned to run after it, so nothing can keep a payment from being recorded.
  */
 export async function applyStripeEvent(
   deps: ApplyEventDeps,
   event: Stripe.Event,
-): Promise<EventOutcome> {
-  if (!HANDLED.has(event.type)) return "ignored";
-  if (await hasProcessedEvent(deps.db, event.id)) return "duplicate";
+): Promise<AppliedEvent> {
+  if (!HANDLED.has(event.type)) return { outcome: "ignored" };
+  if (await hasProcessedEvent(deps.db, event.id)) return { outcome: "duplicate" };
 
   const session = event.data.object as Stripe.Checkout.Session;
   if (typeof session.id !== "string" || !session.id) {
@@ -54,6 +57,8 @@ export async function applyStripeEvent(
     hash: session.metadata?.checkout_hash ?? "",
     livemode: event.livemode,
     account: event.account ?? null,
+    appId: session.metadata?.app_id ?? "",
+    mode: typeof session.mode === "string" ? session.mode : "",
   };
   const processed = {
     id: event.id,
@@ -67,12 +72,15 @@ export async function applyStripeEvent(
   const record = await findCheckoutForEvent(deps.db, match);
   if (!record) {
     // Not one of ours (another integration on the same account, or deleted by retention).
-    await applyEventOnce(deps.db, processed, []);
-    return "unmatched";
+    return {
+      outcome:
+        (await applyEventOnce(deps.db, processed, [])) === "applied" ? "unmatched" : "duplicate",
+    };
   }
 
   const effects: D1PreparedStatement[] = [];
-  if (event.type === "checkout.session.expired") {
+  const completion = event.type !== "checkout.session.expired";
+  if (!completion) {
     effects.push(expireCheckoutStatement(deps.db, match, now));
   } else {
     const customerId = idOf(session.customer);
@@ -82,23 +90,6 @@ export async function applyStripeEvent(
         : event.type === "checkout.session.async_payment_failed"
           ? "failed"
           : null;
-    if (
-      customerId &&
-      record.reverseCharge &&
-      record.mode !== "setup" &&
-      event.type === "checkout.session.completed"
-    ) {
-      // Checkout created this customer; reverse charge needs it tax-exempt "reverse". Done
-      // before the event is recorded, so a failure here makes Stripe deliver it again.
-      try {
-        await deps.stripeFor(event.livemode).markCustomerReverseCharge(customerId, {
-          idempotencyKey: `checkout-edge-reverse-charge-${customerId}`,
-          stripeAccount: record.stripeAccount,
-        });
-      } catch (err) {
-        throw toStripeApiError(err, event.livemode);
-      }
-    }
     effects.push(
       completeCheckoutStatement(deps.db, match, {
         paymentStatus: asyncOutcome ?? session.payment_status ?? "unpaid",
@@ -113,5 +104,7 @@ export async function applyStripeEvent(
     );
     if (customerId) effects.push(rememberTenantCustomerStatement(deps.db, match, customerId, now));
   }
-  return applyEventOnce(deps.db, processed, effects);
+  const outcome = await applyEventOnce(deps.db, processed, effects);
+  const followUp = outcome === "applied" && completion && record.reverseCharge;
+  return followUp ? { outcome, after: () => runTaxExemptFollowUp(deps, record.id) } : { outcome };
 }

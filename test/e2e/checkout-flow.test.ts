@@ -46,32 +46,37 @@ afterAll(async () => {
 
 const newState = () => randomBytes(32).toString("hex");
 
-async function createCheckout(state: string, body: Record<string, unknown> = {}) {
-  const response = await fetch(
-    `${stack.workerOrigin}/api/v1/tenants/${crypto.randomUUID()}/checkout-sessions`,
-    {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        "X-API-KEY": stack.writeKey,
-        "X-API-KEY-TYPE": "write",
-        "X-CLIENT-ID": stack.appId,
-      },
-      body: JSON.stringify({
-        price: "price_eur_once",
-        quantity: 2,
-        taxRate: "txr_vat_de_19",
-        allowedCountry: "DE",
-        paymentMethodType: "card",
-        billingAddressCollection: true,
-        mode: "payment",
-        isReverseCharge: false,
-        test: true,
-        state,
-        ...body,
-      }),
+function postCreate(
+  state: string,
+  body: Record<string, unknown> = {},
+  tenantId: string = crypto.randomUUID(),
+) {
+  return fetch(`${stack.workerOrigin}/api/v1/tenants/${tenantId}/checkout-sessions`, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      "X-API-KEY": stack.writeKey,
+      "X-API-KEY-TYPE": "write",
+      "X-CLIENT-ID": stack.appId,
     },
-  );
+    body: JSON.stringify({
+      price: "price_eur_once",
+      quantity: 2,
+      taxRate: "txr_vat_de_19",
+      allowedCountry: "DE",
+      paymentMethodType: "card",
+      billingAddressCollection: true,
+      mode: "payment",
+      isReverseCharge: false,
+      test: true,
+      state,
+      ...body,
+    }),
+  });
+}
+
+async function createCheckout(state: string, body: Record<string, unknown> = {}) {
+  const response = await postCreate(state, body);
   expect(response.status).toBe(200);
   const { data } = (await response.json()) as {
     data: { checkout: { id: string; nextAction: { url: string } } };
@@ -136,6 +141,28 @@ describe.skipIf(!haveBrowser)("the local flow in Chromium", () => {
     await page.waitForURL(/\/demo\/cancel/);
     expect(await readCheckout(checkout.id)).toMatchObject({ status: "open" });
     await page.close();
+  });
+
+  it("rehearses a Stripe outage through the double's control route: 503, then the retry is served", async () => {
+    const queued = await fetch(`${stack.stripeOrigin}/__double/faults`, {
+      method: "POST",
+      body: JSON.stringify({
+        faults: [
+          { kind: "status", status: 503 },
+          { kind: "status", status: 503 },
+        ],
+      }),
+    });
+    expect(queued.status).toBe(200);
+    const state = newState();
+    const tenantId = crypto.randomUUID();
+    const failed = await postCreate(state, {}, tenantId);
+    expect(failed.status).toBe(503);
+    expect(((await failed.json()) as { error: string }).error).toBe(
+      "Stripe is unavailable; retry the same request (same state) later",
+    );
+    const retried = await postCreate(state, {}, tenantId);
+    expect(retried.status, await retried.clone().text()).toBe(200);
   });
 
   it("shows the not-valid page for a wrong state, in German when the browser asks for it", async () => {

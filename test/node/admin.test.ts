@@ -20,10 +20,11 @@ import {
   updateApp,
 } from "../../cli/commands.ts";
 import { MemoryKvStore } from "../../cli/kv.ts";
-import { API_KEY_PATTERN, sha256Hex } from "../../src/apps/keys.ts";
+import { API_KEY_PATTERN } from "../../src/apps/keys.ts";
 import { appRecordSchema, keyRecordSchema, kvKeys } from "../../src/apps/records.ts";
 import { clearRecordCache } from "../../src/apps/store.ts";
 import { verifyApiKey } from "../../src/auth/api-key.ts";
+import { sha256Hex } from "../../src/crypto.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const UNKNOWN_APP = "7c0e8b54-6b2e-4f55-9a4e-3f8f0a3c1f10";

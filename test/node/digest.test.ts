@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { sha256Hex } from "../../src/apps/keys.ts";
+import { sha256Hex } from "../../src/crypto.ts";
 
 describe("sha256Hex (API-key digests, state digests: what KV and D1 are keyed by)", () => {
   it("is SHA-256 in lowercase hex, as published test vectors and node:crypto say", async () => {

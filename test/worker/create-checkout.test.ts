@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { sha256Hex } from "../../src/apps/keys.ts";
+import { sha256Hex } from "../../src/crypto.ts";
 import { REVERSE_CHARGE_FOOTER } from "../../src/stripe/params.ts";
 import { givenWriter, newState } from "./helpers/apps.ts";
 import { postJson, rowsOfApp, validBody } from "./helpers/http.ts";
@@ -58,7 +58,7 @@ describe("POST /api/v1/checkout-sessions with a write API key", () => {
     if (!create) throw new Error("no create request");
     expect(create.headers.authorization).toBe("Bearer sk_test_double_0123456789");
     expect(create.headers["stripe-account"]).toBeUndefined();
-    expect(create.headers["idempotency-key"]).toMatch(/^checkout-edge-[0-9a-f]{64}$/);
+    expect(create.headers["idempotency-key"]).toMatch(/^checkout-edge-session-[0-9a-f]{64}$/);
     const expiresAt = Number(create.form.expires_at);
     expect(expiresAt).toBeGreaterThanOrEqual(before + 60 * 60);
     expect(expiresAt).toBeLessThanOrEqual(before + 60 * 60 + 5);
@@ -323,7 +323,7 @@ describe("POST /api/v1/tenants/:tenantId/checkout-sessions", () => {
     expect(res.status).toBe(200);
     const update = stripe.requests.find((r) => r.path === `/v1/customers/${customer}`);
     expect(update?.form).toEqual({ tax_exempt: "reverse" });
-    expect(update?.headers["idempotency-key"]).toMatch(/^checkout-edge-[0-9a-f]{64}-customer$/);
+    expect(update?.headers["idempotency-key"]).toMatch(/^checkout-edge-customer-[0-9a-f]{64}$/);
     expect(stripe.customers.get(customer)?.tax_exempt).toBe("reverse");
     expect(stripe.creates()[0]?.form).toMatchObject({
       customer,

@@ -142,6 +142,69 @@ async function everyStatement(): Promise<Recording> {
   });
   expect((await deliver(expired)).status).toBe(200);
 
+  const CREATE = "/api/v1/checkout-sessions";
+  const untracked = async (work: () => Promise<unknown>) => {
+    const paused = recording;
+    recording = null;
+    await work();
+    recording = paused;
+  };
+  // Concurrent duplicates that Stripe refuses: the owner keeps the refusal, the waiter reads it.
+  stripe.fail({ kind: "delay", ms: 150 });
+  const refusedTwice = validBody({ state: newState(), price: "price_missing" });
+  const both = await Promise.all([
+    postJson(CREATE, refusedTwice, headers),
+    postJson(CREATE, refusedTwice, headers),
+  ]);
+  expect(both.map((r) => r.status)).toEqual([400, 400]);
+
+  // A Stripe outage: the lease is released and the retry takes over at once; a pending row too
+  // close to its expiry for Stripe is renewed instead.
+  for (const nearExpiry of [false, true]) {
+    const body = validBody({ state: newState() });
+    stripe.fail({ kind: "status", status: 503 }, { kind: "status", status: 503 });
+    expect((await postJson(CREATE, body, headers)).status).toBe(503);
+    if (nearExpiry) {
+      await untracked(() =>
+        env.DB.prepare(
+          "UPDATE checkout_sessions SET expires_at = expires_at - 3000 WHERE app_id = ?1 AND status = 'pending'",
+        )
+          .bind(app.id)
+          .run(),
+      );
+    }
+    expect((await postJson(CREATE, body, headers)).status).toBe(200);
+  }
+
+  // The tenant's customer, gone at Stripe: forgotten, and the checkout made without it.
+  stripe.deleteCustomer(customer);
+  await create(newState(), tenantPath);
+
+  // A reverse-charge completion, and its follow-up after the answer.
+  const reverse = await postJson(
+    CREATE,
+    validBody({ state: newState(), isReverseCharge: true }),
+    headers,
+  );
+  const reverseId = (reverse.body.data as { checkout: { id: string } }).checkout.id;
+  for (const event of stripe.completeSession(reverseId)) {
+    expect((await deliver(event)).status).toBe(200);
+  }
+  // (Recorded too: the follow-up runs meanwhile, and it is one of the statements to see.)
+  await (async () => {
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline) {
+      const row = await env.DB.prepare(
+        "SELECT tax_exempt_status FROM checkout_sessions WHERE stripe_session_id = ?1",
+      )
+        .bind(reverseId)
+        .first<{ tax_exempt_status: string }>();
+      if (row?.tax_exempt_status === "applied") return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error("the reverse-charge follow-up did not run");
+  })();
+
   await worker.scheduled(
     createScheduledController({ scheduledTime: Date.now(), cron: "*/10 * * * *" }),
     env,
@@ -215,7 +278,18 @@ describe("D1 work per request as the tables grow", () => {
       /^INSERT INTO checkout_sessions/,
       /^SELECT \* FROM checkout_sessions WHERE app_id = \?1 AND livemode = \?2 AND state_digest/,
       /^UPDATE checkout_sessions SET status = 'open'/,
-      /^DELETE FROM checkout_sessions WHERE id = \?1 AND status = 'pending'/,
+      /^INSERT INTO checkout_refusals/,
+      /^DELETE FROM checkout_sessions WHERE id = \?1 AND hash = \?2 AND lease_owner/,
+      /^SELECT code, message FROM checkout_refusals WHERE hash/,
+      /^UPDATE checkout_sessions SET lease_owner = NULL, lease_expires_at = 0 WHERE id/,
+      /^UPDATE checkout_sessions SET lease_owner = \?3/,
+      /^UPDATE checkout_sessions SET stripe_customer_id = NULL/,
+      /^DELETE FROM tenant_customers WHERE app_id/,
+      /^SELECT stripe_customer_id FROM tenant_customers/,
+      /^SELECT id, livemode, stripe_account, stripe_customer_id, tax_exempt_attempts FROM checkout_sessions WHERE id/,
+      /^SELECT id, livemode, stripe_account, stripe_customer_id, tax_exempt_attempts FROM checkout_sessions WHERE tax_exempt_status = 'pending'/,
+      /^UPDATE checkout_sessions SET tax_exempt_status/,
+      /^DELETE FROM checkout_refusals WHERE hash IN/,
       /^SELECT \* FROM checkout_sessions WHERE hash = \?1/,
       /^UPDATE checkout_sessions SET opened_at/,
       /^SELECT \* FROM checkout_sessions WHERE stripe_session_id = \?1 AND app_id/,

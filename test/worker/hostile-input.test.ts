@@ -11,6 +11,7 @@ import {
   hostileHeaders,
   junkSegment,
   LONE_SURROGATE,
+  longString,
   METHODS,
   newTally,
   objectBodyText,
@@ -22,7 +23,7 @@ import {
   stateArb,
   type Tally,
 } from "./helpers/hostile.ts";
-import { deliver, sessionEvent } from "./helpers/webhooks.ts";
+import { deliver, deliverSigned, sessionEvent } from "./helpers/webhooks.ts";
 
 /**
  * Property-based tests over the real worker: thousands of generated hostile requests (bodies,
@@ -288,6 +289,36 @@ describe("hostile input never breaks the worker", () => {
       expect(Object.keys(res.body).sort()).toEqual(["data", "error", "message", "success"]);
     });
   }
+
+  // Issue 12: a validly signed body that is not JSON was a 500 whose log quoted the body.
+  it(
+    "answers validly signed bodies that are not JSON events with 400, logging none of them",
+    async () => {
+      const marker = "PAYLOAD-MARKER";
+      const notAnEvent = fc.oneof(
+        fc.string({ unit: "grapheme", maxLength: 60 }).map((s) => `${marker}${s}`),
+        fc.string({ unit: "binary", maxLength: 60 }).map((s) => `{"id":"${marker}${s}`),
+        fc.constantFrom(`${marker}`, `{"${marker}":`, `[${marker}]`, `<xml>${marker}</xml>`),
+        longString(8 * 1024, 9 * 1024).map((s) => `${marker}${s}`),
+        fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify([marker, v])),
+      );
+      await fc.assert(
+        fc.asyncProperty(notAnEvent, async (payload) => {
+          const logsBefore = logs.length;
+          const res = await deliverSigned(payload);
+          const written = logs.slice(logsBefore).join("\n");
+          expect(res.status, printable(payload.slice(0, 80))).toBe(400);
+          const body = JSON.parse(res.text) as { success: boolean; error: string };
+          expect(body.success).toBe(false);
+          expect(body.error).toMatch(/^Malformed event/);
+          expect(res.text.includes(marker)).toBe(false);
+          expect(written.includes(marker), printable(written.slice(0, 300))).toBe(false);
+        }),
+        { seed: 20_261_201, numRuns: 150 },
+      );
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 
   it(`tried at least ${MIN_TOTAL} requests in all, and reached success as well as refusal`, () => {
     const total = Object.values(tallies).reduce((sum, t) => sum + t.tried, 0);

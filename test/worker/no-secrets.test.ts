@@ -1,7 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import Stripe from "stripe";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { generateApiKey, sha256Hex } from "../../src/apps/keys.ts";
+import { generateApiKey } from "../../src/apps/keys.ts";
+import { sha256Hex } from "../../src/crypto.ts";
 import type { Fault } from "../../stripe-double/double.ts";
 import { givenKey, givenWriter, newState } from "./helpers/apps.ts";
 import { validBody } from "./helpers/http.ts";
@@ -347,11 +348,11 @@ describe("no secret in logs or responses", () => {
     expect(malformed.status).toBe(400);
     const wrongType = await send(CREATE, {
       method: "POST",
-      headers: { ...headers, "Content-Type": "text/plain" },
+      headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" },
       body: JSON.stringify(validBody({ state })),
       appId: app.id,
     });
-    expect(wrongType.status).toBe(400);
+    expect(wrongType.status).toBe(415);
     const tooLarge = await postJson(
       CREATE,
       validBody({ state, padding: "x".repeat(9000) }),

@@ -3,6 +3,7 @@ import { generateApiKey } from "../../src/apps/keys.ts";
 import { givenKey, givenWriter, newState } from "./helpers/apps.ts";
 import { postJson, rowsOfApp, validBody } from "./helpers/http.ts";
 import { stripe } from "./helpers/stripe.ts";
+import { givenTokenApp, newKeyPair, signToken } from "./helpers/tokens.ts";
 
 // This project's rate-limit bindings (vitest.config.ts, SMALL): per 60 s, 5 creates per
 // credential, 8 per address, 3 failed credential checks per address.
@@ -134,5 +135,48 @@ describe("rate limits (Cloudflare's rate limiting binding)", () => {
       statuses.push(res.status);
     }
     expect(statuses).toEqual([...Array(FAILURES).fill(401), 429]);
+  });
+});
+
+describe("rate-limit buckets (issue 12, item 10)", () => {
+  it("gives each signed-in user (the token's sub) a bucket of its own within one app and tenant", async () => {
+    const keys = await newKeyPair();
+    const app = await givenTokenApp(keys);
+    const tenantId = crypto.randomUUID();
+    const create = async (sub: string) =>
+      (
+        await postJson(CREATE, validBody({ state: newState() }), {
+          Authorization: `Bearer ${await signToken(keys, app, { tenantId, sub })}`,
+          "CF-Connecting-IP": address(),
+        })
+      ).status;
+    for (let i = 0; i < LIMIT; i++) expect(await create("alice")).toBe(200);
+    expect(await create("alice")).toBe(429);
+    // Bob, of the same tenant, is not held back by Alice's calls.
+    expect(await create("bob")).toBe(200);
+  });
+
+  it("counts the addresses of one IPv6 /64 as one, and another /64 apart", async () => {
+    const { app } = await givenWriter();
+    const keys = await Promise.all(
+      Array.from({ length: PER_ADDRESS + 2 }, () => givenKey(app.id, "write")),
+    );
+    const from = (i: number, ip: string) =>
+      postJson(CREATE, validBody({ state: newState() }), {
+        ...keys[i]?.headers,
+        "CF-Connecting-IP": ip,
+      });
+    // One host may use its whole /64: each call from another address in it, in any spelling.
+    for (let i = 0; i < PER_ADDRESS; i++) {
+      const ip =
+        i % 2 === 0 ? `2001:db8:7:1::${i + 1}` : `2001:DB8:7:1:0:0:0:${(i + 1).toString(16)}`;
+      expect((await from(i, ip)).status).toBe(200);
+    }
+    const limited = await from(PER_ADDRESS, "2001:db8:7:1:ffff:ffff:ffff:ffff");
+    expect(limited.status).toBe(429);
+    expect(limited.body.error).toBe(
+      "Too many checkout sessions from this address; retry after 60 seconds",
+    );
+    expect((await from(PER_ADDRESS + 1, "2001:db8:7:2::1")).status).toBe(200);
   });
 });

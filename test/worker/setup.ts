@@ -21,4 +21,14 @@ beforeEach(() => {
 
 afterEach(() => {
   expect(unexpectedRequests, "outbound requests that no test expected").toEqual([]);
+  // One Idempotency-Key of the worker's never carries two parameter sets (or two endpoints), in
+  // any test. (Tests of the double itself misuse keys of their own on purpose.)
+  const sent = new Map<string, string>();
+  for (const request of stripe.requests) {
+    const key = request.headers["idempotency-key"];
+    if (!key?.startsWith("checkout-edge-")) continue;
+    const what = `${request.method} ${request.path} ${JSON.stringify(Object.entries(request.form).sort())}`;
+    expect(sent.get(key) ?? what, `Idempotency-Key ${key} sent with two parameter sets`).toBe(what);
+    sent.set(key, what);
+  }
 });

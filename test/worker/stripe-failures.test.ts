@@ -112,6 +112,18 @@ describe("Stripe failing", () => {
       "Stripe failed to create the checkout session; retry the same request (same state)",
     ],
     [
+      // Stripe's answer while another request with the key still executes; the SDK makes it a
+      // plain API error (not an idempotency error), which once read as Stripe refusing the
+      // checkout and freed the state.
+      "a 409 (the key in flight) on every attempt",
+      [
+        { kind: "status", status: 409, type: "idempotency_error" },
+        { kind: "status", status: 409, type: "idempotency_error" },
+      ],
+      503,
+      "Another request for the checkout session is still in progress at Stripe; retry shortly",
+    ],
+    [
       "a 401 for the service's key",
       [{ kind: "status", status: 401, type: "invalid_request_error" }],
       502,
@@ -131,6 +143,8 @@ describe("Stripe failing", () => {
       for (const row of rows)
         expect(row).toMatchObject({ status: "pending", stripe_session_id: null, stripe_url: null });
       expect(stripe.sessions.size).toBe(0);
+      // Anything but Stripe's refusal may pass: the state stays reserved for the same request.
+      if (status !== 400) expect(rows).toHaveLength(1);
     },
   );
 

@@ -169,23 +169,74 @@ describe("body validation", () => {
     expect(res.body.error).toBe("Malformed JSON in request body");
   });
 
-  it.each([
-    ["missing", undefined],
-    ["text/plain", "text/plain"],
-    ["form-encoded", "application/x-www-form-urlencoded"],
-    ["json with another charset", "application/json; charset=latin1"],
-  ])("answers a %s Content-Type with 400", async (_name, contentType) => {
+  // What a fetch-based client sends for a string body when given a custom base URL (no
+  // Content-Type of its own): the runtime labels it text/plain;charset=UTF-8.
+  it("reads a JSON body labelled text/plain, as fetch labels a string body, and creates the checkout", async () => {
     const { app, headers } = await givenWriter();
+    const body = JSON.stringify(validBody({ state: newState() }));
+    const request = new Request(`https://pay.example.test${CREATE}`, {
+      method: "POST",
+      headers,
+      body,
+    });
+    expect(request.headers.get("Content-Type")).toBe("text/plain;charset=UTF-8");
+    const res = await call(CREATE, { method: "POST", headers, body });
+    expect(res.status).toBe(200);
+    expect(res.body.message).toBe("Checkout session created");
+    expect(await rowsOfApp(app.id)).toHaveLength(1);
+    expect(stripe.creates()).toHaveLength(1);
+  });
+
+  it.each([
+    ["text/plain in another charset", "text/plain; charset=iso-8859-1"],
+    ["TEXT/PLAIN", "TEXT/PLAIN"],
+    ["no Content-Type at all", null],
+  ])("reads a JSON body with %s", async (_name, contentType) => {
+    const { app, headers } = await givenWriter();
+    const bytes = new TextEncoder().encode(JSON.stringify(validBody({ state: newState() })));
     const requestHeaders: Record<string, string> = { ...headers };
-    if (contentType) requestHeaders["Content-Type"] = contentType;
+    if (contentType !== null) requestHeaders["Content-Type"] = contentType;
+    // Bytes carry no Content-Type of their own, so "none" really sends none.
+    const res = await call(CREATE, { method: "POST", headers: requestHeaders, body: bytes });
+    expect(res.status).toBe(200);
+    expect(await rowsOfApp(app.id)).toHaveLength(1);
+  });
+
+  it("answers malformed JSON labelled text/plain like any malformed JSON", async () => {
+    const { app, headers } = await givenWriter();
     const res = await call(CREATE, {
       method: "POST",
-      headers: requestHeaders,
-      body: JSON.stringify(validBody({ state: newState() })),
+      headers: { ...headers, "Content-Type": "text/plain" },
+      body: '{"price": "price_eur_once",',
     });
     expect(res.status).toBe(400);
-    expect(res.body.error).toBe("Content-Type must be application/json");
+    expect(res.body.error).toBe("Malformed JSON in request body");
     expect(await rowsOfApp(app.id)).toHaveLength(0);
+  });
+
+  it.each([
+    ["form-encoded", "application/x-www-form-urlencoded"],
+    ["multipart", "multipart/form-data; boundary=x"],
+    ["json with another charset", "application/json; charset=latin1"],
+    ["xml", "application/xml"],
+    ["a JSON suffix type", "application/merge-patch+json"],
+  ])("answers a %s Content-Type with 415 naming the type it takes", async (_name, contentType) => {
+    const { app, headers } = await givenWriter();
+    const res = await call(CREATE, {
+      method: "POST",
+      headers: { ...headers, "Content-Type": contentType },
+      body: JSON.stringify(validBody({ state: newState() })),
+    });
+    expect(res.status).toBe(415);
+    expect(res.body).toEqual({
+      success: false,
+      message: null,
+      data: null,
+      error:
+        "Content-Type must be application/json (a JSON body labelled text/plain, or sent without a Content-Type, is read as JSON too)",
+    });
+    expect(await rowsOfApp(app.id)).toHaveLength(0);
+    expect(stripe.requests).toHaveLength(0);
   });
 
   it("accepts application/json with charset utf-8", async () => {

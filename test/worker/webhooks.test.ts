@@ -49,6 +49,15 @@ async function tenantCustomers(appId: string) {
   return results;
 }
 
+/** As if Stripe's answer to the create had been lost: the row is pending, without a session. */
+async function forgetSessionOf(hash: string) {
+  await env.DB.prepare(
+    "UPDATE checkout_sessions SET status = 'pending', stripe_session_id = NULL, stripe_url = NULL WHERE hash = ?1",
+  )
+    .bind(hash)
+    .run();
+}
+
 async function eventRecorded(id: string) {
   return (
     (await env.DB.prepare("SELECT 1 FROM stripe_events WHERE id = ?1").bind(id).first()) !== null
@@ -276,43 +285,40 @@ describe("POST /api/v1/webhooks/stripe", () => {
   it("finds a checkout whose Stripe answer was never recorded, by the hash in the metadata", async () => {
     const { headers } = await givenWriter();
     const checkout = await checkoutFor(headers);
-    await env.DB.prepare(
-      "UPDATE checkout_sessions SET status = 'pending', stripe_session_id = NULL, stripe_url = NULL WHERE hash = ?1",
-    )
-      .bind(checkout.hash)
-      .run();
-    await deliver(
-      sessionEvent("checkout.session.completed", {
-        id: checkout.id,
-        payment_status: "paid",
-        metadata: { checkout_hash: checkout.hash },
-      }),
-    );
+    await forgetSessionOf(checkout.hash);
+    const [completed] = stripe.completeSession(checkout.id);
+    expect((await deliver(completed)).body).toMatchObject({ data: { outcome: "applied" } });
     expect(await row(checkout.id)).toMatchObject({ status: "complete", hash: checkout.hash });
   });
 
-  it("marks the customer Checkout created for a reverse-charge checkout tax-exempt 'reverse'", async () => {
-    const { headers } = await givenWriter();
-    const checkout = await checkoutFor(headers, undefined, { isReverseCharge: true });
-    const customer = stripe.addCustomer(false);
-    const event = sessionEvent("checkout.session.completed", {
-      id: checkout.id,
-      payment_status: "paid",
-      customer,
-    });
-
-    // Stripe failing: the event is not taken, so Stripe delivers it again.
-    stripe.fail({ kind: "status", status: 503 }, { kind: "status", status: 503 });
-    const failed = await deliver(event);
-    expect(failed.status).toBe(503);
-    expect(await eventRecorded(event.id)).toBe(false);
-    expect((await row(checkout.id)).status).toBe("open");
-
-    const retried = await deliver(event);
-    expect(retried.status).toBe(200);
-    expect(stripe.customers.get(customer)?.tax_exempt).toBe("reverse");
-    expect((await row(checkout.id)).status).toBe("complete");
-  });
+  it.each([
+    ["another app", { metadata: { app_id: crypto.randomUUID() } }],
+    ["another mode", { mode: "subscription" }],
+  ])(
+    "does not complete a pending checkout by its hash from a session of %s",
+    async (_what, change) => {
+      const { headers } = await givenWriter();
+      const checkout = await checkoutFor(headers);
+      await forgetSessionOf(checkout.hash);
+      const session = stripe.publicSession(checkout.session) as Record<string, unknown> & {
+        metadata: Record<string, string>;
+      };
+      const forged = {
+        ...session,
+        id: "cs_test_someoneelse",
+        ...change,
+        metadata: { ...session.metadata, ...("metadata" in change ? change.metadata : {}) },
+      };
+      const res = await deliver(sessionEvent("checkout.session.completed", forged));
+      expect(res.body).toMatchObject({ data: { outcome: "unmatched" } });
+      const pending = await env.DB.prepare(
+        "SELECT status, stripe_session_id FROM checkout_sessions WHERE hash = ?1",
+      )
+        .bind(checkout.hash)
+        .first();
+      expect(pending).toEqual({ status: "pending", stripe_session_id: null });
+    },
+  );
 
   it("answers 200 to event types it does not handle, and records nothing", async () => {
     const event = {

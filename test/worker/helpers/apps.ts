@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { generateApiKey, generateKeyId, randomToken, sha256Hex } from "../../../src/apps/keys.ts";
+import { generateApiKey, generateKeyId } from "../../../src/apps/keys.ts";
 import {
   type AppRecord,
   appRecordSchema,
@@ -7,6 +7,7 @@ import {
   keyRecordSchema,
   kvKeys,
 } from "../../../src/apps/records.ts";
+import { randomToken, sha256Hex } from "../../../src/crypto.ts";
 
 /** Writes an app record to KV the way the admin CLI does (same schema, same keys). */
 export async function givenApp(overrides: Partial<AppRecord> = {}): Promise<AppRecord> {

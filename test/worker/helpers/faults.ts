@@ -22,8 +22,11 @@ function faultyDb(
       throw new Error("D1_ERROR: injected fault: network connection lost");
     }
   };
-  const wrap = (statement: D1PreparedStatement, sql: string): D1PreparedStatement =>
-    new Proxy(statement, {
+  // Every statement the worker holds (bound ones too) maps to its SQL, so a batch of bound
+  // statements fails like the statements themselves would.
+  const sqlOf = new WeakMap<D1PreparedStatement, string>();
+  const wrap = (statement: D1PreparedStatement, sql: string): D1PreparedStatement => {
+    const wrapped = new Proxy(statement, {
       get(target, prop) {
         if (prop === "bind") return (...args: unknown[]) => wrap(target.bind(...args), sql);
         if (prop === "run" || prop === "first" || prop === "all" || prop === "raw") {
@@ -36,16 +39,12 @@ function faultyDb(
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
-  const sqlOf = new WeakMap<D1PreparedStatement, string>();
+    sqlOf.set(wrapped, sql);
+    return wrapped;
+  };
   return new Proxy(db, {
     get(target, prop) {
-      if (prop === "prepare") {
-        return (sql: string) => {
-          const statement = wrap(target.prepare(sql), sql);
-          sqlOf.set(statement, sql);
-          return statement;
-        };
-      }
+      if (prop === "prepare") return (sql: string) => wrap(target.prepare(sql), sql);
       if (prop === "batch") {
         return async (statements: D1PreparedStatement[]) => {
           for (const s of statements) fail(sqlOf.get(s) ?? "");
@@ -76,15 +75,21 @@ function faultyKv(kv: KVNamespace, counter: { left: number }): KVNamespace {
   });
 }
 
-/** Calls the worker with bindings that fail as planned; returns the response and its envelope. */
-export async function callWithFaults(plan: FaultPlan, request: Request) {
+/** The worker's bindings, with D1 and KV failing as planned; the counters say how often they did. */
+export function bindingsWithFaults(plan: FaultPlan) {
   const d1Counter = { left: plan.d1?.times ?? Number.POSITIVE_INFINITY };
   const kvCounter = { left: plan.kvGet?.times ?? (plan.kvGet ? Number.POSITIVE_INFINITY : 0) };
-  const faulty = {
+  const bindings = {
     ...env,
     DB: plan.d1 ? faultyDb(env.DB, plan.d1, d1Counter) : env.DB,
     APPS: plan.kvGet ? faultyKv(env.APPS, kvCounter) : env.APPS,
   } as Bindings;
+  return { bindings, d1Counter, kvCounter };
+}
+
+/** Calls the worker with bindings that fail as planned; returns the response and its envelope. */
+export async function callWithFaults(plan: FaultPlan, request: Request) {
+  const { bindings: faulty, d1Counter, kvCounter } = bindingsWithFaults(plan);
   const response = await worker.fetch(
     request as Request<unknown, IncomingRequestCfProperties>,
     faulty,

@@ -488,6 +488,12 @@ export const hostileBody: fc.Arbitrary<Body> = fc.oneof(
 
 export type HeaderList = [string, string][];
 
+/**
+ * Header values of at least 8 KiB: what a proxy passes on and a runtime accepts, and longer
+ * than every store key (KV keys are at most 512 bytes) and every value the worker expects.
+ */
+export const longHeaderValue = longString(8 * 1024, 9 * 1024);
+
 export const contentTypeArb = fc.oneof(
   { weight: 10, arbitrary: fc.constant("application/json") },
   fc.constantFrom(
@@ -504,6 +510,7 @@ export const contentTypeArb = fc.oneof(
     "application/json\u00e9",
   ),
   headerText,
+  longHeaderValue,
 );
 
 export const requestIdArb = fc.oneof(
@@ -512,6 +519,7 @@ export const requestIdArb = fc.oneof(
   fc.stringMatching(/^[\w\-=]{129,140}$/),
   headerText,
   longString(200, 4000),
+  longHeaderValue,
 );
 
 function headerCase(name: string): fc.Arbitrary<string> {
@@ -543,6 +551,7 @@ function apiKeyArb(fx: Fixture): fc.Arbitrary<string> {
     fc.stringMatching(/^cko_(read|write)_[A-Za-z0-9_-]{43}$/),
     headerText,
     longString(100, 6000),
+    longHeaderValue,
   );
 }
 
@@ -592,6 +601,7 @@ function clientIdArb(fx: Fixture): fc.Arbitrary<string> {
     ),
     fc.uuid(),
     headerText,
+    longHeaderValue,
   );
 }
 
@@ -629,6 +639,7 @@ export function hostileHeaders(fx: Fixture): fc.Arbitrary<HeaderList> {
               { weight: 6, arbitrary: fc.constant("write") },
               fc.constantFrom("read", "WRITE", "Write", "write ", "admin", "", "write,read"),
               headerText,
+              longHeaderValue,
             ),
             1,
           ),
@@ -647,19 +658,37 @@ export function hostileHeaders(fx: Fixture): fc.Arbitrary<HeaderList> {
         "Origin",
         fc.oneof(
           fc.constantFrom(KNOWN_BROWSER_ORIGIN, "null", "https://evil.example", ""),
+          fc.constantFrom(
+            `${KNOWN_BROWSER_ORIGIN}/`,
+            `${KNOWN_BROWSER_ORIGIN}:443`,
+            KNOWN_BROWSER_ORIGIN.toUpperCase(),
+            `${KNOWN_BROWSER_ORIGIN}/path`,
+          ),
           headerText,
+          longHeaderValue,
+          longString(400, 600).map((host) => `https://${host}`),
         ),
         5,
       ),
       maybe("X-Request-Id", requestIdArb, 1),
       maybe(
         "Accept-Language",
-        fc.oneof(fc.constantFrom("de-DE,de;q=0.9", "en", "*", "xx"), headerText),
+        fc.oneof(fc.constantFrom("de-DE,de;q=0.9", "en", "*", "xx"), headerText, longHeaderValue),
         3,
+      ),
+      maybe(
+        "CF-Connecting-IP",
+        fc.oneof(
+          fc.constantFrom("203.0.113.7", "2001:db8::1", "2001:DB8:0:0:1::1", "::ffff:1.2.3.4"),
+          fc.constantFrom("999.1.1.1", "1.2.3", "fe80::1%eth0", "::::"),
+          headerText,
+          longHeaderValue,
+        ),
+        4,
       ),
       // Occasionally send a credential header twice (Headers joins them with ", ").
       maybe("X-API-KEY", apiKeyArb(fx), 12),
-      maybe("Stripe-Signature", headerText, 12),
+      maybe("Stripe-Signature", fc.oneof(headerText, longHeaderValue), 12),
       maybe("Content-Encoding", fc.constantFrom("gzip", "br", "deflate", "identity", "x"), 12),
     )
     .map((parts) => parts.flat());
@@ -893,8 +922,9 @@ function routedPath(pathname: string): string {
 }
 
 /** Whether a path (as the URL parser leaves it) is the payment page route `/checkout/:hash`. */
+/** Everything under /checkout is the payment page's: its link, with a slash, or mangled. */
 export function isPaymentPagePath(pathname: string): boolean {
-  return /^\/checkout\/[^/]+$/.test(pathname);
+  return /^\/checkout(\/|$)/.test(pathname);
 }
 
 function describeRequest(request: Request, spec: RequestSpec): string {
@@ -1023,7 +1053,9 @@ export async function sendAndCheck(checker: Checker, spec: RequestSpec): Promise
 
   if (status === 303) {
     expect(pagePath && (request.method === "GET" || request.method === "HEAD"), context).toBe(true);
-    const checkout = checker.fx.checkouts.find((c) => url.pathname === `/checkout/${c.hash}`);
+    const checkout = checker.fx.checkouts.find(
+      (c) => url.pathname === `/checkout/${c.hash}` || url.pathname === `/checkout/${c.hash}/`,
+    );
     expect(checkout, `303 for a hash that is not a real checkout\n${context}`).toBeDefined();
     expect(url.searchParams.get("state"), `303 without the right state\n${context}`).toBe(
       checkout?.state,

@@ -39,6 +39,24 @@ export function sessionEvent(
   };
 }
 
+/** Posts exactly these bytes, signed as Stripe would sign them: for bodies that are not events. */
+export async function deliverSigned(payload: string, secret = WEBHOOK_SECRET_TEST) {
+  const signature = await Stripe.webhooks.generateTestHeaderStringAsync({
+    payload,
+    secret,
+    timestamp: Math.floor(Date.now() / 1000),
+    cryptoProvider,
+  });
+  const response = await exports.default.fetch(
+    new Request("https://pay.example.test/api/v1/webhooks/stripe", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Stripe-Signature": signature },
+      body: payload,
+    }),
+  );
+  return { status: response.status, text: await response.text() };
+}
+
 /** Posts an event signed with the SDK's own test-header helper. */
 export async function deliver(
   event: unknown,

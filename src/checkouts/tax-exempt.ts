@@ -1,0 +1,96 @@
+import {
+  type FollowUpOutcome,
+  findDueTaxExemptFollowUps,
+  findPendingTaxExemptFollowUp,
+  recordTaxExemptAttempt,
+  type TaxExemptFollowUp,
+} from "../db/follow-ups.ts";
+import { ApiError } from "../errors.ts";
+import type { StripeGateway } from "../stripe/client.ts";
+import { MARK_CUSTOMER_REVERSE_CHARGE, toStripeApiError } from "../stripe/errors.ts";
+import { idempotencyKey } from "../stripe/idempotency.ts";
+
+export interface CustomerAtStripe {
+  customerId: string;
+  livemode: boolean;
+  stripeAccount: string | null;
+}
+
+/** Marks a customer tax-exempt `reverse` (EU reverse charge), one key per customer and mode. */
+export async function markCustomerReverseCharge(
+  stripe: StripeGateway,
+  customer: CustomerAtStripe,
+): Promise<void> {
+  await stripe.markCustomerReverseCharge(customer.customerId, {
+    idempotencyKey: await idempotencyKey(
+      "customer",
+      customer.customerId,
+      customer.livemode,
+      customer.stripeAccount,
+      { tax_exempt: "reverse" },
+    ),
+    stripeAccount: customer.stripeAccount,
+  });
+}
+
+export interface FollowUpDeps {
+  db: D1Database;
+  stripeFor: (livemode: boolean) => StripeGateway;
+  now: () => number;
+}
+
+/** Seconds to wait before the next try, by the number of tries made: about two days in all. */
+const RETRY_DELAYS_SECONDS = [60, 300, 900, 3_600, 10_800, 21_600, 43_200, 86_400];
+
+/**
+ * One try at the follow-up. Stripe refusing it (the customer is gone, the account no longer
+ * ours) fails it for good; anything that may pass (Stripe down, a secret missing) is tried again
+ * later, until the tries run out. Either way the outcome is on the checkout's record and in the
+ * log; the completion itself was recorded before and never depends on it.
+ */
+async function attemptFollowUp(
+  deps: FollowUpDeps,
+  followUp: TaxExemptFollowUp,
+): Promise<FollowUpOutcome> {
+  const now = deps.now();
+  let outcome: FollowUpOutcome;
+  try {
+    await markCustomerReverseCharge(deps.stripeFor(followUp.livemode), followUp);
+    outcome = { status: "applied", error: null, nextAt: null };
+  } catch (err) {
+    // A secret missing is ours to name; anything else came from the Stripe call.
+    const error =
+      err instanceof ApiError
+        ? err
+        : toStripeApiError(err, followUp.livemode, MARK_CUSTOMER_REVERSE_CHARGE);
+    const delay = RETRY_DELAYS_SECONDS[followUp.attempts];
+    outcome =
+      error.code === "bad_request" || delay === undefined
+        ? { status: "failed", error: error.message, nextAt: null }
+        : { status: "pending", error: error.message, nextAt: now + delay };
+  }
+  await recordTaxExemptAttempt(deps.db, followUp.checkoutId, outcome, now);
+  const line = {
+    followUp: "customer_tax_exempt_reverse",
+    checkoutId: followUp.checkoutId,
+    status: outcome.status,
+    attempt: followUp.attempts + 1,
+    ...(outcome.error ? { error: outcome.error } : {}),
+  };
+  if (outcome.status === "applied") console.info(JSON.stringify(line));
+  else console.error(JSON.stringify(line));
+  return outcome;
+}
+
+/** Runs the follow-up of one checkout now, if it is pending (after its completion was recorded). */
+export async function runTaxExemptFollowUp(deps: FollowUpDeps, checkoutId: string): Promise<void> {
+  const followUp = await findPendingTaxExemptFollowUp(deps.db, checkoutId);
+  if (followUp) await attemptFollowUp(deps, followUp);
+}
+
+/** The cron's part: the follow-ups whose time has come, at most `limit`. Returns how many ran. */
+export async function runDueTaxExemptFollowUps(deps: FollowUpDeps, limit: number): Promise<number> {
+  const due = await findDueTaxExemptFollowUps(deps.db, deps.now(), limit);
+  for (const followUp of due) await attemptFollowUp(deps, followUp);
+  return due.length;
+}

@@ -1,0 +1,115 @@
+/** The statements that make Stripe's checkout.session events true in checkout_sessions. */
+import { type CheckoutRecord, type CheckoutRow, toRecordOrNull } from "./checkout-rows.ts";
+
+/**
+ * How a Stripe event finds its checkout: by session id, or, for a row whose Stripe call
+ * succeeded but was never recorded, by the hash in the session's metadata, and then only if
+ * the metadata's app and the session's mode are the row's too. Livemode and connected account
+ * must always agree, so one account's events cannot touch another's checkouts.
+ */
+export interface EventMatch {
+  stripeSessionId: string;
+  hash: string;
+  livemode: boolean;
+  account: string | null;
+  appId: string;
+  mode: string;
+}
+
+/** Uses ?1…?6; the statements built on it number their own parameters from ?7. */
+export const MATCH_SQL = `(stripe_session_id = ?1
+    OR (stripe_session_id IS NULL AND hash = ?2 AND app_id = ?5 AND mode = ?6))
+  AND livemode = ?3 AND COALESCE(stripe_account, '') = ?4`;
+
+export function matchParams(m: EventMatch): [string, string, number, string, string, string] {
+  return [m.stripeSessionId, m.hash, m.livemode ? 1 : 0, m.account ?? "", m.appId, m.mode];
+}
+
+export async function findCheckoutForEvent(
+  db: D1Database,
+  m: EventMatch,
+): Promise<CheckoutRecord | null> {
+  const row = await db
+    .prepare(`SELECT * FROM checkout_sessions WHERE ${MATCH_SQL}`)
+    .bind(...matchParams(m))
+    .first<CheckoutRow>();
+  return toRecordOrNull(row);
+}
+
+export interface Completion {
+  /** Stripe's payment_status; `final` ones (paid/failed from the async events) always win. */
+  paymentStatus: string;
+  final: boolean;
+  customerId: string | null;
+  subscriptionId: string | null;
+  paymentIntentId: string | null;
+  setupIntentId: string | null;
+  completedAt: number;
+  now: number;
+}
+
+/**
+ * A reverse-charge checkout whose customer Checkout created (none was known when it was made)
+ * still needs that customer marked tax-exempt `reverse`: the completion leaves the follow-up
+ * pending, in the same statement, and it runs after the completion is recorded.
+ */
+const NEEDS_TAX_EXEMPT = `reverse_charge = 1 AND mode <> 'setup' AND ?8 IS NOT NULL
+  AND stripe_customer_id IS NULL AND tax_exempt_status IS NULL`;
+
+/**
+ * Marks a checkout complete. Never moves a record back: an expired one that Stripe reports
+ * completed becomes complete (Stripe is the truth), a complete one stays complete, and a final
+ * payment status (paid, failed) is not overwritten by an earlier "unpaid".
+ */
+export function completeCheckoutStatement(
+  db: D1Database,
+  m: EventMatch,
+  c: Completion,
+): D1PreparedStatement {
+  const paymentStatus = c.final
+    ? "?7"
+    : "CASE WHEN payment_status IN ('paid', 'failed') THEN payment_status ELSE ?7 END";
+  return db
+    .prepare(
+      `UPDATE checkout_sessions SET
+         status = 'complete',
+         stripe_session_id = COALESCE(stripe_session_id, ?1),
+         payment_status = ${paymentStatus},
+         tax_exempt_status = CASE WHEN ${NEEDS_TAX_EXEMPT} THEN 'pending' ELSE tax_exempt_status END,
+         tax_exempt_next_at = CASE WHEN ${NEEDS_TAX_EXEMPT} THEN ?13 ELSE tax_exempt_next_at END,
+         stripe_customer_id = COALESCE(?8, stripe_customer_id),
+         stripe_subscription_id = COALESCE(?9, stripe_subscription_id),
+         stripe_payment_intent_id = COALESCE(?10, stripe_payment_intent_id),
+         stripe_setup_intent_id = COALESCE(?11, stripe_setup_intent_id),
+         completed_at = COALESCE(completed_at, ?12),
+         lease_owner = NULL,
+         lease_expires_at = 0,
+         updated_at = ?13
+       WHERE ${MATCH_SQL}`,
+    )
+    .bind(
+      ...matchParams(m),
+      c.paymentStatus,
+      c.customerId,
+      c.subscriptionId,
+      c.paymentIntentId,
+      c.setupIntentId,
+      c.completedAt,
+      c.now,
+    );
+}
+
+/** Expires an open or pending checkout; a completed one is never expired. */
+export function expireCheckoutStatement(
+  db: D1Database,
+  m: EventMatch,
+  now: number,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE checkout_sessions SET status = 'expired', stripe_session_id = COALESCE(stripe_session_id, ?1),
+         lease_owner = NULL, lease_expires_at = 0, updated_at = ?7
+       WHERE ${MATCH_SQL} AND status IN ('open', 'pending')`,
+    )
+    .bind(...matchParams(m), now);
+}

@@ -1,0 +1,150 @@
+import Stripe from "stripe";
+import { describe, expect, it } from "vitest";
+import { IDEMPOTENCY_RETENTION_MS } from "../../stripe-double/idempotency.ts";
+import { stripe as double, STRIPE_ORIGIN } from "./helpers/stripe.ts";
+
+/**
+ * The double is as strict as Stripe where it hid bugs (issue 12, item 12): idempotent results
+ * as Stripe keeps them, and `expires_at` without slack. Driven through the real SDK, as the
+ * worker drives it (no SDK retries, so each call is one request).
+ */
+const base = new URL(STRIPE_ORIGIN);
+const sdk = new Stripe("sk_test_double_0123456789", {
+  httpClient: Stripe.createFetchHttpClient((input, init) => fetch(input, init)),
+  host: base.hostname,
+  port: Number(base.port),
+  protocol: "http",
+  maxNetworkRetries: 0,
+  telemetry: false,
+});
+
+function sessionParams(
+  overrides: Partial<Stripe.Checkout.SessionCreateParams> = {},
+): Stripe.Checkout.SessionCreateParams {
+  return {
+    mode: "payment",
+    success_url: "https://app.example.test/ok",
+    cancel_url: "https://app.example.test/no",
+    line_items: [{ price: "price_eur_once", quantity: 1 }],
+    expires_at: Math.floor(Date.now() / 1000) + 3600,
+    ...overrides,
+  };
+}
+
+async function refusal(call: Promise<unknown>): Promise<Stripe.errors.StripeError> {
+  try {
+    await call;
+  } catch (err) {
+    if (err instanceof Stripe.errors.StripeError) return err;
+    throw err;
+  }
+  throw new Error("Stripe (the double) did not refuse");
+}
+
+describe("the Stripe double's idempotency layer", () => {
+  it("replays a key's result, and refuses the key with other parameters or on another endpoint", async () => {
+    const params = sessionParams();
+    const first = await sdk.checkout.sessions.create(params, { idempotencyKey: "k-replay" });
+    const again = await sdk.checkout.sessions.create(params, { idempotencyKey: "k-replay" });
+    expect(again.id).toBe(first.id);
+    expect(double.sessions.size).toBe(1);
+
+    const other = await refusal(
+      sdk.checkout.sessions.create(sessionParams({ expires_at: (params.expires_at ?? 0) + 60 }), {
+        idempotencyKey: "k-replay",
+      }),
+    );
+    expect(other).toBeInstanceOf(Stripe.errors.StripeIdempotencyError);
+    expect(other.statusCode).toBe(400);
+    expect(other.message).toMatch(
+      /^Keys for idempotent requests can only be used with the same parameters/,
+    );
+
+    const elsewhere = await refusal(
+      sdk.customers.update(
+        double.addCustomer(false),
+        { tax_exempt: "reverse" },
+        {
+          idempotencyKey: "k-replay",
+        },
+      ),
+    );
+    expect(elsewhere.statusCode).toBe(400);
+    expect(elsewhere.message).toMatch(/same endpoint they were first used for/);
+  });
+
+  it("keeps an executed refusal (no such price) under its key, like a success", async () => {
+    const params = sessionParams({ line_items: [{ price: "price_soon", quantity: 1 }] });
+    const first = await refusal(
+      sdk.checkout.sessions.create(params, { idempotencyKey: "k-refused" }),
+    );
+    expect(first.code).toBe("resource_missing");
+    double.prices.price_soon = { currency: "eur", recurring: false };
+    const replayed = await refusal(
+      sdk.checkout.sessions.create(params, { idempotencyKey: "k-refused" }),
+    );
+    expect(replayed.message).toBe("No such price: 'price_soon'");
+    // A new key executes afresh.
+    expect((await sdk.checkout.sessions.create(params, { idempotencyKey: "k-new" })).id).toMatch(
+      /^cs_test_/,
+    );
+  });
+
+  it("keeps nothing for a request refused before execution (its parameters)", async () => {
+    const bad = await refusal(
+      sdk.checkout.sessions.create(
+        { ...sessionParams(), line_items: [{ price: "price_eur_once", quantity: 0 }] },
+        { idempotencyKey: "k-invalid" },
+      ),
+    );
+    expect(bad.param).toBe("line_items[0][quantity]");
+    const corrected = await sdk.checkout.sessions.create(sessionParams(), {
+      idempotencyKey: "k-invalid",
+    });
+    expect(corrected.id).toMatch(/^cs_test_/);
+  });
+
+  it("answers a request whose key is still in flight with 409", async () => {
+    double.fail({ kind: "delay", ms: 200 });
+    const params = sessionParams();
+    const [slow, concurrent] = await Promise.allSettled([
+      sdk.checkout.sessions.create(params, { idempotencyKey: "k-flight" }),
+      new Promise((resolve) => setTimeout(resolve, 50)).then(() =>
+        sdk.checkout.sessions.create(params, { idempotencyKey: "k-flight" }),
+      ),
+    ]);
+    expect(slow.status).toBe("fulfilled");
+    expect(concurrent.status).toBe("rejected");
+    const err = (concurrent as PromiseRejectedResult).reason as Stripe.errors.StripeError;
+    expect(err.statusCode).toBe(409);
+    expect((err.raw as { type?: string }).type).toBe("idempotency_error");
+    expect(double.sessions.size).toBe(1);
+  });
+
+  it("forgets a key after 24 hours, by its own clock", async () => {
+    const params = sessionParams();
+    await sdk.checkout.sessions.create(params, { idempotencyKey: "k-old" });
+    double.advanceClock(IDEMPOTENCY_RETENTION_MS + 1_000);
+    const later = sessionParams({ expires_at: double.nowSeconds() + 3600 });
+    const fresh = await sdk.checkout.sessions.create(later, { idempotencyKey: "k-old" });
+    expect(fresh.id).toMatch(/^cs_test_/);
+    expect(double.sessions.size).toBe(2);
+  });
+});
+
+describe("the Stripe double's expires_at", () => {
+  it("takes 30 minutes to 24 hours from the session's creation, without slack", async () => {
+    const now = () => double.nowSeconds();
+    const tooSoon = await refusal(
+      sdk.checkout.sessions.create(sessionParams({ expires_at: now() + 30 * 60 - 1 })),
+    );
+    expect(tooSoon.param).toBe("expires_at");
+    const tooLate = await refusal(
+      sdk.checkout.sessions.create(sessionParams({ expires_at: now() + 24 * 3600 + 1 })),
+    );
+    expect(tooLate.param).toBe("expires_at");
+    expect(
+      (await sdk.checkout.sessions.create(sessionParams({ expires_at: now() + 30 * 60 + 2 }))).id,
+    ).toMatch(/^cs_test_/);
+  });
+});
