@@ -1,24 +1,20 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { AppRecord } from "../src/apps/records.ts";
+import { type UpdatedApp, updateApp } from "./app-update.ts";
+import { createApp, disableApp, enableApp, showApp } from "./apps.ts";
+import type { Deps } from "./deps.ts";
+import { UsageError } from "./errors.ts";
 import {
   type CreatedKey,
-  createApp,
   createKey,
-  type Deps,
-  disableApp,
-  enableApp,
   type KeySummary,
   listKeys,
-  publicKeyFingerprint,
   type RevokedKey,
   revokeKey,
-  showApp,
-  type UpdatedApp,
-  UsageError,
-  updateApp,
-} from "./commands.ts";
+} from "./keys.ts";
 import { wranglerKvStore } from "./kv.ts";
+import { publicKeyFingerprint } from "./public-keys.ts";
 
 /**
  * The operator's tool: `npm run --silent admin -- <group> <action> [args] [flags]`.

@@ -15,7 +15,9 @@ import { generateKeyPairSync } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { importPKCS8, SignJWT } from "jose";
-import { createApp, createKey, showApp, updateApp } from "../cli/commands.ts";
+import { updateApp } from "../cli/app-update.ts";
+import { createApp, showApp } from "../cli/apps.ts";
+import { createKey } from "../cli/keys.ts";
 import { wranglerKvStore } from "../cli/kv.ts";
 
 const root = path.resolve(import.meta.dirname, "..");

@@ -10,7 +10,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { createApp, createKey } from "../../cli/commands.ts";
+import { createApp } from "../../cli/apps.ts";
+import { createKey } from "../../cli/keys.ts";
 import { wranglerKvStore } from "../../cli/kv.ts";
 
 export const repoRoot = path.resolve(import.meta.dirname, "..", "..");

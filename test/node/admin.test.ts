@@ -4,22 +4,13 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  CommandError,
-  createApp,
-  createKey,
-  type Deps,
-  disableApp,
-  enableApp,
-  listKeys,
-  parsePublicKeyPem,
-  publicKeyFingerprint,
-  revokeKey,
-  showApp,
-  UsageError,
-  updateApp,
-} from "../../cli/commands.ts";
+import { updateApp } from "../../cli/app-update.ts";
+import { createApp, disableApp, enableApp, showApp } from "../../cli/apps.ts";
+import type { Deps } from "../../cli/deps.ts";
+import { CommandError, UsageError } from "../../cli/errors.ts";
+import { createKey, listKeys, revokeKey } from "../../cli/keys.ts";
 import { MemoryKvStore } from "../../cli/kv.ts";
+import { parsePublicKeyPem, publicKeyFingerprint } from "../../cli/public-keys.ts";
 import { API_KEY_PATTERN, sha256Hex } from "../../src/apps/keys.ts";
 import { appRecordSchema, keyRecordSchema, kvKeys } from "../../src/apps/records.ts";
 import { clearRecordCache } from "../../src/apps/store.ts";
