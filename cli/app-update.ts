@@ -1,3 +1,4 @@
+import type { KVNamespace } from "@cloudflare/workers-types";
 import * as z from "zod";
 import {
   type AppRecord,
@@ -6,9 +7,10 @@ import {
   returnUrl,
   stripeAccountId,
 } from "../src/apps/records.ts";
+import { loadApp } from "./apps.ts";
 import { type Deps, timestamp } from "./deps.ts";
 import { CommandError, UsageError } from "./errors.ts";
-import type { KvStore } from "./kv.ts";
+import { putInOrder } from "./kv.ts";
 import { checkOrigins } from "./origins.ts";
 import { appIdSchema, check, parseStored } from "./parsing.ts";
 import { readPublicKeyFile } from "./public-keys.ts";
@@ -56,7 +58,7 @@ export async function updateApp(
     throw new UsageError("--origin and --clear-origins cannot be combined");
   }
 
-  // Everything is checked before KV is read, so a bad flag costs no wrangler run.
+  // Everything is checked before the bindings are opened, so a bad flag costs no KV access.
   const changes: Partial<AppRecord> = {};
   if (input.name !== undefined) {
     changes.name = check(appRecordSchema.shape.name, input.name.trim(), "--name");
@@ -89,23 +91,17 @@ export async function updateApp(
     throw new UsageError("app update needs at least one change (see --help)");
   }
 
-  // The app's record and the CORS index entries of the new origins, in one read.
+  const { APPS } = await deps.bindings();
+  const app = await loadApp(APPS, appId);
   const origins = changes.allowedOrigins;
-  const [rawApp, ...rawIndexes] = await deps.kv.getMany([
-    kvKeys.app(appId),
-    ...(origins ?? []).map((origin) => kvKeys.corsOrigin(origin)),
-  ]);
-  if (rawApp === null || rawApp === undefined) throw new CommandError(`app ${appId} not found`);
-  const app = parseStored(appRecordSchema, rawApp, `the record of app ${appId}`);
 
   const changed = (Object.keys(changes) as (keyof AppRecord)[]).filter(
     (field) => JSON.stringify(app[field]) !== JSON.stringify(changes[field]),
   );
-  const indexWrites =
-    origins === undefined ? [] : await originIndexWrites(deps.kv, app, origins, rawIndexes);
+  const indexWrites = origins === undefined ? [] : await originIndexWrites(APPS, app, origins);
   if (changed.length === 0) {
     // The record already says so; the index is still brought in line with it.
-    await deps.kv.putMany(indexWrites);
+    await putInOrder(APPS, indexWrites);
     return { app, changed };
   }
   const result = appRecordSchema.safeParse({ ...app, ...changes, updatedAt: timestamp(deps) });
@@ -113,9 +109,9 @@ export async function updateApp(
     const messages = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
     throw new CommandError(`the updated record would be invalid: ${messages.join("; ")}`);
   }
-  // One bulk write, the index first: should it stop half-way, a preflight may pass for an
-  // origin that the record does not (yet, or any more) allow, which the worker then refuses.
-  await deps.kv.putMany([...indexWrites, [kvKeys.app(app.id), JSON.stringify(result.data)]]);
+  // The index first: should the writes stop half-way, a preflight may pass for an origin that
+  // the record does not (yet, or any more) allow, which the worker then refuses.
+  await putInOrder(APPS, [...indexWrites, [kvKeys.app(app.id), JSON.stringify(result.data)]]);
   return { app: result.data, changed };
 }
 
@@ -125,17 +121,16 @@ const originIndexSchema = z.array(z.string());
  * The writes that make the CORS index (`corsorigin:<origin>` → ids of the apps that allow the
  * origin, read by the worker to answer preflights) agree with the app's new origins: its id
  * added where missing, and removed from the origins it no longer allows (an entry left with
- * no id is written as `[]`, which the worker treats as absent). `rawNew` holds the current
- * entries of `origins`, in order.
+ * no id is written as `[]`, which the worker treats as absent).
  */
 async function originIndexWrites(
-  kv: KvStore,
+  kv: KVNamespace,
   app: AppRecord,
   origins: string[],
-  rawNew: (string | null | undefined)[],
 ): Promise<[string, string][]> {
   const removed = app.allowedOrigins.filter((origin) => !origins.includes(origin));
-  const rawRemoved = await kv.getMany(removed.map((origin) => kvKeys.corsOrigin(origin)));
+  const read = (list: string[]) => Promise.all(list.map((o) => kv.get(kvKeys.corsOrigin(o))));
+  const [rawNew, rawRemoved] = await Promise.all([read(origins), read(removed)]);
   const entry = (raw: string | null | undefined, origin: string): string[] =>
     raw === null || raw === undefined
       ? []

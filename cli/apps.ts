@@ -1,3 +1,4 @@
+import type { KVNamespace } from "@cloudflare/workers-types";
 import type * as z from "zod";
 import {
   type AppRecord,
@@ -8,12 +9,11 @@ import {
 } from "../src/apps/records.ts";
 import { type Deps, timestamp } from "./deps.ts";
 import { CommandError } from "./errors.ts";
-import type { KvStore } from "./kv.ts";
 import { appIdSchema, check, parseStored } from "./parsing.ts";
 
 /** The app commands that take no more than an id or a few fields: create, show, disable, enable. */
 
-export async function loadApp(kv: KvStore, appId: string): Promise<AppRecord> {
+export async function loadApp(kv: KVNamespace, appId: string): Promise<AppRecord> {
   const raw = await kv.get(kvKeys.app(appId));
   if (raw === null) throw new CommandError(`app ${appId} not found`);
   return parseStored(appRecordSchema, raw, `the record of app ${appId}`);
@@ -47,12 +47,15 @@ export async function createApp(deps: Deps, input: CreateAppInput): Promise<AppR
     createdAt: now,
     updatedAt: now,
   });
-  await deps.kv.put(kvKeys.app(record.id), JSON.stringify(record));
+  const { APPS } = await deps.bindings();
+  await APPS.put(kvKeys.app(record.id), JSON.stringify(record));
   return record;
 }
 
 export async function showApp(deps: Deps, appId: string): Promise<AppRecord> {
-  return loadApp(deps.kv, check(appIdSchema, appId, "app id"));
+  const id = check(appIdSchema, appId, "app id");
+  const { APPS } = await deps.bindings();
+  return loadApp(APPS, id);
 }
 
 /** Idempotent: an app that is already disabled is returned unchanged. */
@@ -70,9 +73,11 @@ async function setStatus(
   appId: string,
   status: AppRecord["status"],
 ): Promise<AppRecord> {
-  const app = await loadApp(deps.kv, check(appIdSchema, appId, "app id"));
+  const id = check(appIdSchema, appId, "app id");
+  const { APPS } = await deps.bindings();
+  const app = await loadApp(APPS, id);
   if (app.status === status) return app;
   const updated = appRecordSchema.parse({ ...app, status, updatedAt: timestamp(deps) });
-  await deps.kv.put(kvKeys.app(app.id), JSON.stringify(updated));
+  await APPS.put(kvKeys.app(app.id), JSON.stringify(updated));
   return updated;
 }

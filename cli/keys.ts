@@ -9,6 +9,7 @@ import {
 import { loadApp } from "./apps.ts";
 import { type Deps, timestamp } from "./deps.ts";
 import { CommandError } from "./errors.ts";
+import { listNames, putInOrder } from "./kv.ts";
 import { appIdSchema, check, parseStored } from "./parsing.ts";
 
 const keyIdSchema = keyRecordSchema.shape.id;
@@ -28,7 +29,8 @@ export async function createKey(deps: Deps, input: CreateKeyInput): Promise<Crea
   const appId = check(appIdSchema, input.appId, "--app");
   const type: KeyType = check(keyTypeSchema, input.type, "--type");
   const label = input.label ? check(keyRecordSchema.shape.label, input.label, "--label") : null;
-  const app = await loadApp(deps.kv, appId);
+  const { APPS } = await deps.bindings();
+  const app = await loadApp(APPS, appId);
   if (app.status !== "active") throw new CommandError(`app ${appId} is disabled`);
 
   const key = generateApiKey(type);
@@ -41,9 +43,9 @@ export async function createKey(deps: Deps, input: CreateKeyInput): Promise<Crea
     createdAt: timestamp(deps),
     revokedAt: null,
   });
-  // The indexes come before the record that makes the key verify: should the write stop
+  // The indexes come before the record that makes the key verify: should the writes stop
   // half-way, no key can work that `key list` and `key revoke` cannot find.
-  await deps.kv.putMany([
+  await putInOrder(APPS, [
     [kvKeys.keyById(record.id), digest],
     [kvKeys.appKey(appId, record.id), digest],
     [kvKeys.apiKey(digest), JSON.stringify(record)],
@@ -56,16 +58,18 @@ export async function listKeys(
   appIdInput: string,
 ): Promise<{ appId: string; keys: KeySummary[] }> {
   const appId = check(appIdSchema, appIdInput, "--app");
-  const prefix = kvKeys.appKeyPrefix(appId);
-  const indexNames = await deps.kv.list(prefix);
-  // The app's record rides along with the index reads: one wrangler call fewer.
-  const [rawApp, ...digests] = await deps.kv.getMany([kvKeys.app(appId), ...indexNames]);
-  if (rawApp === null || rawApp === undefined) throw new CommandError(`app ${appId} not found`);
+  const { APPS } = await deps.bindings();
+  const [rawApp, indexNames] = await Promise.all([
+    APPS.get(kvKeys.app(appId)),
+    listNames(APPS, kvKeys.appKeyPrefix(appId)),
+  ]);
+  if (rawApp === null) throw new CommandError(`app ${appId} not found`);
 
+  const digests = await Promise.all(indexNames.map((name) => APPS.get(name)));
   const wanted = digests.filter(
     (digest): digest is string => !!digest && digestSchema.test(digest),
   );
-  const rawRecords = await deps.kv.getMany(wanted.map((digest) => kvKeys.apiKey(digest)));
+  const rawRecords = await Promise.all(wanted.map((digest) => APPS.get(kvKeys.apiKey(digest))));
   const keys: KeySummary[] = [];
   for (const raw of rawRecords) {
     // An index without its record is a creation that stopped half-way: no such key works.
@@ -83,11 +87,12 @@ export type RevokedKey = KeySummary & { appId: string; alreadyRevoked: boolean }
 /** Idempotent: revoking a revoked key keeps the first revokedAt. */
 export async function revokeKey(deps: Deps, keyIdInput: string): Promise<RevokedKey> {
   const keyId = check(keyIdSchema, keyIdInput, "key id");
-  const digest = await deps.kv.get(kvKeys.keyById(keyId));
+  const { APPS } = await deps.bindings();
+  const digest = await APPS.get(kvKeys.keyById(keyId));
   if (digest === null || !digestSchema.test(digest)) {
     throw new CommandError(`key ${keyId} not found`);
   }
-  const raw = await deps.kv.get(kvKeys.apiKey(digest));
+  const raw = await APPS.get(kvKeys.apiKey(digest));
   if (raw === null) throw new CommandError(`key ${keyId} not found`);
   const record = parseStored(keyRecordSchema, raw, `the record of key ${keyId}`);
   if (record.id !== keyId) throw new CommandError(`the index of key ${keyId} points elsewhere`);
@@ -96,7 +101,7 @@ export async function revokeKey(deps: Deps, keyIdInput: string): Promise<Revoked
     return { ...summarize(record), appId: record.appId, alreadyRevoked: true };
   }
   const revoked = keyRecordSchema.parse({ ...record, revokedAt: timestamp(deps) });
-  await deps.kv.put(kvKeys.apiKey(digest), JSON.stringify(revoked));
+  await APPS.put(kvKeys.apiKey(digest), JSON.stringify(revoked));
   return { ...summarize(revoked), appId: revoked.appId, alreadyRevoked: false };
 }
 

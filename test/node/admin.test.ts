@@ -1,15 +1,17 @@
 import { execFile } from "node:child_process";
 import { createHash, createPublicKey, generateKeyPairSync } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { updateApp } from "../../cli/app-update.ts";
 import { createApp, disableApp, enableApp, showApp } from "../../cli/apps.ts";
 import type { Deps } from "../../cli/deps.ts";
 import { CommandError, UsageError } from "../../cli/errors.ts";
 import { createKey, listKeys, revokeKey } from "../../cli/keys.ts";
-import { MemoryKvStore } from "../../cli/kv.ts";
+import { listNames } from "../../cli/kv.ts";
+import { type CliBindings, openPlatform, type Platform } from "../../cli/platform.ts";
 import { parsePublicKeyPem, publicKeyFingerprint } from "../../cli/public-keys.ts";
 import { API_KEY_PATTERN, sha256Hex } from "../../src/apps/keys.ts";
 import { appRecordSchema, keyRecordSchema, kvKeys } from "../../src/apps/records.ts";
@@ -19,27 +21,56 @@ import { verifyApiKey } from "../../src/auth/api-key.ts";
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const UNKNOWN_APP = "7c0e8b54-6b2e-4f55-9a4e-3f8f0a3c1f10";
 
+/**
+ * The commands run against a real local APPS namespace, opened the way the CLI opens it
+ * (wrangler's platform proxy over the project's wrangler.toml), in a state directory of its own.
+ */
+let platform: Platform | undefined;
+let stateDir = "";
+
+beforeAll(async () => {
+  stateDir = await mkdtemp(path.join(tmpdir(), "admin-state-"));
+  const configPath = path.join(ROOT, "wrangler.toml");
+  platform = await openPlatform({ configPath, remote: false, persistTo: stateDir });
+});
+
+afterAll(async () => {
+  await platform?.dispose();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+function env(): CliBindings {
+  if (!platform) throw new Error("the platform proxy is not open");
+  return platform.env;
+}
+
+function apps() {
+  return env().APPS;
+}
+
+async function allNames(): Promise<string[]> {
+  return listNames(apps(), "");
+}
+
+// Every test starts with an empty namespace.
+beforeEach(async () => {
+  for (const name of await allNames()) await apps().delete(name);
+});
+
 /** A clock that moves one second per reading, so that "keeps the first time" is observable. */
-function setup(): Deps & { kv: MemoryKvStore } {
+function setup(): Deps {
   let t = Date.parse("2026-01-01T00:00:00.000Z");
   const now = () => {
     t += 1000;
     return new Date(t);
   };
-  return { kv: new MemoryKvStore(), now };
+  return { bindings: async () => env(), now };
 }
 
-/** The worker's own key check, reading the same in-memory KV the commands wrote. */
-function verify(kv: MemoryKvStore, appId: string, key: string, type: string) {
-  const namespace = {
-    get: async (name: string, kind?: string | { type?: string }) => {
-      const raw = kv.data.get(name) ?? null;
-      const type = typeof kind === "string" ? kind : kind?.type;
-      return raw !== null && type === "json" ? JSON.parse(raw) : raw;
-    },
-  } as unknown as Parameters<typeof verifyApiKey>[0];
+/** The worker's own key check, reading the KV that the commands wrote. */
+function verify(appId: string, key: string, type: string) {
   const headers = new Headers({ "X-API-KEY": key, "X-API-KEY-TYPE": type, "X-CLIENT-ID": appId });
-  return verifyApiKey(namespace, headers);
+  return verifyApiKey(apps(), headers);
 }
 
 describe("app commands", () => {
@@ -58,7 +89,7 @@ describe("app commands", () => {
       publicKey: null,
       allowedOrigins: [],
     });
-    const stored = JSON.parse(deps.kv.data.get(kvKeys.app(app.id)) ?? "null");
+    const stored = JSON.parse((await apps().get(kvKeys.app(app.id))) ?? "null");
     expect(appRecordSchema.parse(stored)).toEqual(app);
   });
 
@@ -93,7 +124,7 @@ describe("app commands", () => {
     const attempt = createApp(deps, { name: "Demo", ...input });
     await expect(attempt).rejects.toBeInstanceOf(UsageError);
     await expect(attempt).rejects.toThrow(flag);
-    expect(deps.kv.data.size).toBe(0);
+    expect(await allNames()).toEqual([]);
   });
 
   it("shows, and fails for an unknown or malformed id", async () => {
@@ -133,8 +164,8 @@ describe("app update", () => {
     return file;
   }
 
-  function stored(deps: Deps & { kv: MemoryKvStore }, appId: string) {
-    return appRecordSchema.parse(JSON.parse(deps.kv.data.get(kvKeys.app(appId)) ?? "null"));
+  async function stored(appId: string) {
+    return appRecordSchema.parse(JSON.parse((await apps().get(kvKeys.app(appId))) ?? "null"));
   }
 
   it("changes each field given, and only those, and moves updatedAt", async () => {
@@ -172,7 +203,7 @@ describe("app update", () => {
         "allowedOrigins",
       ].sort(),
     );
-    expect(stored(deps, app.id)).toEqual(updated);
+    expect(await stored(app.id)).toEqual(updated);
 
     const second = await updateApp(deps, app.id, { successUrl: "https://b.example/done" });
     expect(second.changed).toEqual(["successUrl"]);
@@ -195,16 +226,16 @@ describe("app update", () => {
       stripeAccountLive: "none",
     });
     expect(updated).toMatchObject({ stripeAccountTest: null, stripeAccountLive: null });
-    expect(stored(deps, app.id)).toEqual(updated);
+    expect(await stored(app.id)).toEqual(updated);
   });
 
   it("turns live mode on and off", async () => {
     const deps = setup();
     const app = await createApp(deps, { name: "Demo" });
     expect((await updateApp(deps, app.id, { live: true })).app.liveEnabled).toBe(true);
-    expect(stored(deps, app.id).liveEnabled).toBe(true);
+    expect((await stored(app.id)).liveEnabled).toBe(true);
     expect((await updateApp(deps, app.id, { live: false })).app.liveEnabled).toBe(false);
-    expect(stored(deps, app.id).liveEnabled).toBe(false);
+    expect((await stored(app.id)).liveEnabled).toBe(false);
   });
 
   it("writes nothing when every value given is already set", async () => {
@@ -212,7 +243,7 @@ describe("app update", () => {
     const app = await createApp(deps, { name: "Demo" });
     const result = await updateApp(deps, app.id, { name: "Demo", live: false, clearOrigins: true });
     expect(result).toEqual({ app, changed: [] });
-    expect(stored(deps, app.id)).toEqual(app);
+    expect(await stored(app.id)).toEqual(app);
   });
 
   it.each([
@@ -231,7 +262,7 @@ describe("app update", () => {
     const attempt = updateApp(deps, app.id, input);
     await expect(attempt).rejects.toBeInstanceOf(UsageError);
     await expect(attempt).rejects.toThrow(flag);
-    expect(stored(deps, app.id)).toEqual(app);
+    expect(await stored(app.id)).toEqual(app);
   });
 
   it("accepts an issuer of 500 characters", async () => {
@@ -276,7 +307,7 @@ describe("app update", () => {
       expect(updated.publicKey).toMatch(
         /^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\n$/,
       );
-      expect(stored(deps, app.id).publicKey).toBe(pem);
+      expect((await stored(app.id)).publicKey).toBe(pem);
 
       const der = rsa2048.publicKey.export({ type: "spki", format: "der" });
       const digest = createHash("sha256").update(der).digest("hex").slice(0, 16);
@@ -294,7 +325,7 @@ describe("app update", () => {
       const attempt = updateApp(deps, app.id, { publicKeyFile: await keyFile(pem) });
       await expect(attempt).rejects.toBeInstanceOf(UsageError);
       await expect(attempt).rejects.toThrow(/Never hand the service a private key/);
-      expect(stored(deps, app.id).publicKey).toBeNull();
+      expect((await stored(app.id)).publicKey).toBeNull();
     });
 
     it("refuses a PKCS#1 public key, saying how to convert it", async () => {
@@ -371,10 +402,10 @@ describe("app update", () => {
       ]);
       const second = await updateApp(deps, app.id, { origins: ["https://c.example"] });
       expect(second.app.allowedOrigins).toEqual(["https://c.example"]);
-      expect(stored(deps, app.id).allowedOrigins).toEqual(["https://c.example"]);
+      expect((await stored(app.id)).allowedOrigins).toEqual(["https://c.example"]);
       const cleared = await updateApp(deps, app.id, { clearOrigins: true });
       expect(cleared.app.allowedOrigins).toEqual([]);
-      expect(stored(deps, app.id).allowedOrigins).toEqual([]);
+      expect((await stored(app.id)).allowedOrigins).toEqual([]);
     });
 
     it.each([
@@ -399,35 +430,35 @@ describe("app update", () => {
       const attempt = updateApp(deps, app.id, { origins: ["https://ok.example", origin] });
       await expect(attempt).rejects.toBeInstanceOf(UsageError);
       await expect(attempt).rejects.toThrow(message);
-      expect(stored(deps, app.id).allowedOrigins).toEqual([]);
+      expect((await stored(app.id)).allowedOrigins).toEqual([]);
     });
 
     it("keeps the CORS index (corsorigin:<origin> → app ids) in line", async () => {
       const deps = setup();
-      const index = (origin: string) =>
-        JSON.parse(deps.kv.data.get(kvKeys.corsOrigin(origin)) ?? "null");
+      const index = async (origin: string) =>
+        JSON.parse((await apps().get(kvKeys.corsOrigin(origin))) ?? "null");
       const a = await createApp(deps, { name: "A" });
       const b = await createApp(deps, { name: "B" });
       await updateApp(deps, a.id, { origins: ["https://shared.example", "https://a.example"] });
       await updateApp(deps, b.id, { origins: ["https://shared.example"] });
-      expect(index("https://shared.example")).toEqual([a.id, b.id]);
-      expect(index("https://a.example")).toEqual([a.id]);
+      expect(await index("https://shared.example")).toEqual([a.id, b.id]);
+      expect(await index("https://a.example")).toEqual([a.id]);
 
       await updateApp(deps, a.id, { origins: ["https://a.example", "https://a2.example"] });
-      expect(index("https://shared.example")).toEqual([b.id]);
-      expect(index("https://a.example")).toEqual([a.id]);
-      expect(index("https://a2.example")).toEqual([a.id]);
+      expect(await index("https://shared.example")).toEqual([b.id]);
+      expect(await index("https://a.example")).toEqual([a.id]);
+      expect(await index("https://a2.example")).toEqual([a.id]);
 
       await updateApp(deps, a.id, { clearOrigins: true });
-      expect(index("https://a.example")).toEqual([]);
-      expect(index("https://a2.example")).toEqual([]);
-      expect(index("https://shared.example")).toEqual([b.id]);
+      expect(await index("https://a.example")).toEqual([]);
+      expect(await index("https://a2.example")).toEqual([]);
+      expect(await index("https://shared.example")).toEqual([b.id]);
 
       // Same origins as the record already has: nothing changes, but a lost entry is restored.
-      deps.kv.data.delete(kvKeys.corsOrigin("https://shared.example"));
+      await apps().delete(kvKeys.corsOrigin("https://shared.example"));
       const same = await updateApp(deps, b.id, { origins: ["https://shared.example"] });
       expect(same.changed).toEqual([]);
-      expect(index("https://shared.example")).toEqual([b.id]);
+      expect(await index("https://shared.example")).toEqual([b.id]);
     });
 
     it("refuses --origin together with --clear-origins", async () => {
@@ -466,7 +497,9 @@ describe("key commands", () => {
     expect(created.key).toMatch(API_KEY_PATTERN);
     expect(created).toMatchObject({ appId: app.id, type: "write", label: "server" });
     const digest = await sha256Hex(created.key);
-    const record = keyRecordSchema.parse(JSON.parse(deps.kv.data.get(kvKeys.apiKey(digest)) ?? ""));
+    const record = keyRecordSchema.parse(
+      JSON.parse((await apps().get(kvKeys.apiKey(digest))) ?? ""),
+    );
     expect(record).toEqual({
       id: created.id,
       appId: app.id,
@@ -475,14 +508,14 @@ describe("key commands", () => {
       createdAt: created.createdAt,
       revokedAt: null,
     });
-    expect(deps.kv.data.get(kvKeys.appKey(app.id, created.id))).toBe(digest);
-    expect(deps.kv.data.get(kvKeys.keyById(created.id))).toBe(digest);
+    expect(await apps().get(kvKeys.appKey(app.id, created.id))).toBe(digest);
+    expect(await apps().get(kvKeys.keyById(created.id))).toBe(digest);
     // The key itself is nowhere in KV, neither as a name nor in a value.
-    for (const [name, value] of deps.kv.data) {
+    for (const name of await allNames()) {
       expect(name).not.toContain(created.key);
-      expect(value).not.toContain(created.key);
+      expect(await apps().get(name)).not.toContain(created.key);
     }
-    await expect(verify(deps.kv, app.id, created.key, "write")).resolves.toMatchObject({
+    await expect(verify(app.id, created.key, "write")).resolves.toMatchObject({
       key: { id: created.id },
     });
   });
@@ -501,7 +534,7 @@ describe("key commands", () => {
     const disabled = createKey(deps, { appId: app.id, type: "read" });
     await expect(disabled).rejects.toBeInstanceOf(CommandError);
     await expect(disabled).rejects.toThrow(/disabled/);
-    expect(await deps.kv.list("apikey:")).toEqual([]);
+    expect(await listNames(apps(), "apikey:")).toEqual([]);
   });
 
   it("lists an app's keys without key material or digests", async () => {
@@ -544,7 +577,7 @@ describe("key commands", () => {
     // The worker caches key records for up to 30 s per isolate (documented bound); a new
     // isolate, as here after clearing, sees the revocation at once.
     clearRecordCache();
-    await expect(verify(deps.kv, app.id, created.key, "read")).rejects.toThrow(/revoked/);
+    await expect(verify(app.id, created.key, "read")).rejects.toThrow(/revoked/);
   });
 
   it("fails to revoke an unknown or malformed key id", async () => {
@@ -626,9 +659,11 @@ describe("admin CLI end to end (wrangler, local state)", () => {
     });
 
     expect(await adminJson("app", "show", appId)).toEqual(updated);
+    // Where `wrangler dev --persist-to` keeps its KV state.
+    expect(existsSync(path.join(persistTo, "v3", "kv"))).toBe(true);
   }, 90_000);
 
-  // Refused while parsing, before wrangler starts: quick.
+  // Refused before the bindings are opened, so no workerd starts: quick.
   it.each([
     [["app", "update", UNKNOWN_APP], /at least one change/],
     [["app", "update", UNKNOWN_APP, "--live", "--no-live"], /cannot be combined/],
@@ -640,5 +675,32 @@ describe("admin CLI end to end (wrangler, local state)", () => {
     const run = await admin(...args, "--json");
     expect(run.code).toBe(2);
     expect(JSON.parse(run.stdout).error).toMatch(message);
+  });
+});
+
+// --remote needs a Cloudflare account, which the tests do not have: they check only that the
+// placeholder ids of wrangler.toml are refused before anything connects.
+describe("--remote", () => {
+  const realLookingKvId = "0123456789abcdef0123456789abcdef";
+  const realLookingDbId = "01234567-89ab-cdef-0123-456789abcdef";
+
+  it.each([
+    ["APPS", { kv: false, db: true }, /the APPS namespace has no real id yet/],
+    ["DB", { kv: true, db: false }, /the DB database has no real id yet/],
+  ])("refuses the placeholder id of %s", async (_binding, real, message) => {
+    const project = await readFile(path.join(ROOT, "wrangler.toml"), "utf8");
+    const config = project
+      .replace(/^id = "0+"$/m, real.kv ? `id = "${realLookingKvId}"` : "$&")
+      .replace(/^database_id = "[0-]+"$/m, real.db ? `database_id = "${realLookingDbId}"` : "$&");
+    const dir = await mkdtemp(path.join(tmpdir(), "admin-remote-"));
+    try {
+      const configPath = path.join(dir, "wrangler.toml");
+      await writeFile(configPath, config);
+      const opening = openPlatform({ configPath, remote: true });
+      await expect(opening).rejects.toBeInstanceOf(CommandError);
+      await expect(opening).rejects.toThrow(message);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
