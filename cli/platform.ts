@@ -65,7 +65,7 @@ export async function openPlatform(target: PlatformTarget): Promise<Platform> {
     return { env: proxy.env, dispose: proxy.dispose };
   }
 
-  const config = await remoteConfig(target.configPath);
+  const config = remoteConfig(target.configPath);
   const dir = await mkdtemp(path.join(tmpdir(), "checkout-admin-"));
   try {
     const configPath = path.join(dir, "wrangler.json");
@@ -108,7 +108,10 @@ function defaultStateDir(configPath: string): string {
 /** The all-zero ids that wrangler.toml ships with, before `wrangler kv namespace create` etc. */
 const PLACEHOLDER_ID = /^[0-]+$/;
 
-/** What the remote config takes from wrangler's reading of the project's (wrangler's type for it is not installed). */
+/**
+ * The parts of wrangler's reading of the project's config that the remote config needs. Checked,
+ * because wrangler's type for it (from @cloudflare/workers-utils) is not installed: it is `any`.
+ */
 const projectConfigSchema = z.object({
   name: z.string().optional(),
   compatibility_date: z.string().optional(),
@@ -129,21 +132,20 @@ const projectConfigSchema = z.object({
  * `wrangler dev` would work on the production namespace too. The production ids (`id`,
  * `database_id`) are taken; a `preview_id` is not.
  */
-async function remoteConfig(projectConfigPath: string): Promise<object> {
+function remoteConfig(projectConfigPath: string): object {
   const { unstable_readConfig } = loadWrangler();
   const config = projectConfigSchema.parse(
     unstable_readConfig({ config: projectConfigPath }, { hideWarnings: true }),
   );
-  const apps = config.kv_namespaces.find((namespace) => namespace.binding === "APPS");
+  const appsId = config.kv_namespaces.find((namespace) => namespace.binding === "APPS")?.id;
   const db = config.d1_databases.find((database) => database.binding === "DB");
-  const placeholder = (id: string | undefined) => id === undefined || PLACEHOLDER_ID.test(id);
-  if (placeholder(apps?.id)) {
+  if (appsId === undefined || PLACEHOLDER_ID.test(appsId)) {
     throw new CommandError(
       `${projectConfigPath}: the APPS namespace has no real id yet; put the id that ` +
         "`wrangler kv namespace create APPS` printed there first (docs/deployment.md)",
     );
   }
-  if (placeholder(db?.database_id)) {
+  if (db?.database_id === undefined || PLACEHOLDER_ID.test(db.database_id)) {
     throw new CommandError(
       `${projectConfigPath}: the DB database has no real id yet; put the id that ` +
         "`wrangler d1 create checkout-edge` printed there first (docs/deployment.md)",
@@ -153,14 +155,9 @@ async function remoteConfig(projectConfigPath: string): Promise<object> {
     name: config.name,
     compatibility_date: config.compatibility_date,
     ...(config.account_id ? { account_id: config.account_id } : {}),
-    kv_namespaces: [{ binding: "APPS", id: apps?.id, remote: true }],
+    kv_namespaces: [{ binding: "APPS", id: appsId, remote: true }],
     d1_databases: [
-      {
-        binding: "DB",
-        database_name: db?.database_name,
-        database_id: db?.database_id,
-        remote: true,
-      },
+      { binding: "DB", database_name: db.database_name, database_id: db.database_id, remote: true },
     ],
   };
 }
