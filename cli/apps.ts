@@ -13,6 +13,11 @@ import { appIdSchema, check, parseStored } from "./parsing.ts";
 
 /** The app commands that take no more than an id or a few fields: create, show, disable, enable. */
 
+/**
+ * Not the worker's findApp (src/apps/store.ts): that one keeps records in a per-process cache
+ * for 30 s, and a command reads what it is about to write over, possibly right after another
+ * command in the same process (scripts/dev.ts, the tests) changed it.
+ */
 export async function loadApp(kv: KVNamespace, appId: string): Promise<AppRecord> {
   const raw = await kv.get(kvKeys.app(appId));
   if (raw === null) throw new CommandError(`app ${appId} not found`);
