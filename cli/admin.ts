@@ -1,24 +1,20 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { AppRecord } from "../src/apps/records.ts";
+import { type UpdatedApp, updateApp } from "./app-update.ts";
+import { createApp, disableApp, enableApp, showApp } from "./apps.ts";
+import type { Deps } from "./deps.ts";
+import { UsageError } from "./errors.ts";
 import {
   type CreatedKey,
-  createApp,
   createKey,
-  type Deps,
-  disableApp,
-  enableApp,
   type KeySummary,
   listKeys,
-  publicKeyFingerprint,
   type RevokedKey,
   revokeKey,
-  showApp,
-  type UpdatedApp,
-  UsageError,
-  updateApp,
-} from "./commands.ts";
-import { wranglerKvStore } from "./kv.ts";
+} from "./keys.ts";
+import { type PlatformTarget, withPlatform } from "./platform.ts";
+import { publicKeyFingerprint } from "./public-keys.ts";
 
 /**
  * The operator's tool: `npm run --silent admin -- <group> <action> [args] [flags]`.
@@ -46,7 +42,7 @@ Options for every command:
   --json            print exactly one JSON object on stdout
   --remote          use the APPS namespace on Cloudflare (needs \`wrangler login\`)
   --local           use the local state of \`wrangler dev\` (the default)
-  --persist-to DIR  local state directory, passed to wrangler (default .wrangler/state)
+  --persist-to DIR  local state directory, as for wrangler dev (default .wrangler/state)
   -h, --help        show this text
 
 \`app update\` changes only the fields given. --public-key-file takes an RSA public key
@@ -232,8 +228,6 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-// ---- text output ----------------------------------------------------------------------------
-
 function describeApp(app: AppRecord): string {
   const rows: [string, string][] = [
     ["status", app.status],
@@ -301,8 +295,6 @@ function describeRevoked(key: RevokedKey): string {
     : `Key ${key.id} of app ${key.appId} is revoked (at ${key.revokedAt}).`;
 }
 
-// ---- entry point ----------------------------------------------------------------------------
-
 /**
  * A relative path (--persist-to, --public-key-file) means relative to where the operator typed
  * the command; npm runs scripts from the package root but keeps that directory in INIT_CWD.
@@ -354,10 +346,14 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const { command, values, args } = parsed;
-    const root = path.resolve(import.meta.dirname, "..");
+    const configPath = path.resolve(import.meta.dirname, "..", "wrangler.toml");
     const persistTo = values["persist-to"] ? fromOperatorCwd(values["persist-to"]) : undefined;
-    const kv = wranglerKvStore({ root, remote: values.remote ?? false, persistTo });
-    const output = await command.run({ kv }, values, args);
+    const target: PlatformTarget = values.remote
+      ? { configPath, remote: true }
+      : { configPath, remote: false, persistTo };
+    const output = await withPlatform(target, (bindings) =>
+      command.run({ bindings }, values, args),
+    );
     process.stdout.write(json ? `${JSON.stringify(output.json)}\n` : `${output.text}\n`);
     return 0;
   } catch (error) {

@@ -15,8 +15,11 @@ import { generateKeyPairSync } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { importPKCS8, SignJWT } from "jose";
-import { createApp, createKey, showApp, updateApp } from "../cli/commands.ts";
-import { wranglerKvStore } from "../cli/kv.ts";
+import { updateApp } from "../cli/app-update.ts";
+import { createApp, showApp } from "../cli/apps.ts";
+import type { Deps } from "../cli/deps.ts";
+import { createKey } from "../cli/keys.ts";
+import { withPlatform } from "../cli/platform.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const wranglerJs = path.join(root, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -54,7 +57,15 @@ interface DemoCredentials {
 }
 
 async function seedDemo(stripeDoubleOrigin: string | null): Promise<DemoCredentials> {
-  const kv = wranglerKvStore({ root, remote: false });
+  // The state that `wrangler dev` (started below with the same config) reads.
+  const target = { configPath: path.join(root, "wrangler.toml"), remote: false } as const;
+  return withPlatform(target, (bindings) => seedDemoApp({ bindings }, stripeDoubleOrigin));
+}
+
+async function seedDemoApp(
+  deps: Deps,
+  stripeDoubleOrigin: string | null,
+): Promise<DemoCredentials> {
   if (existsSync(credentialsFile)) {
     const saved = JSON.parse(readFileSync(credentialsFile, "utf8")) as Partial<DemoCredentials>;
     try {
@@ -67,7 +78,7 @@ async function seedDemo(stripeDoubleOrigin: string | null): Promise<DemoCredenti
       ) {
         throw new Error("incomplete");
       }
-      await showApp({ kv }, saved.appId);
+      await showApp(deps, saved.appId);
       say("demo app found in local KV (delete .wrangler/demo-credentials.json to make a new one)");
       return saved as DemoCredentials;
     } catch {
@@ -75,16 +86,13 @@ async function seedDemo(stripeDoubleOrigin: string | null): Promise<DemoCredenti
     }
   }
   const returnOrigin = stripeDoubleOrigin ?? workerOrigin;
-  const app = await createApp(
-    { kv },
-    {
-      name: "Demo app",
-      successUrl: `${returnOrigin}/demo/success`,
-      cancelUrl: `${returnOrigin}/demo/cancel`,
-    },
-  );
-  const write = await createKey({ kv }, { appId: app.id, type: "write", label: "demo write key" });
-  const read = await createKey({ kv }, { appId: app.id, type: "read", label: "demo read key" });
+  const app = await createApp(deps, {
+    name: "Demo app",
+    successUrl: `${returnOrigin}/demo/success`,
+    cancelUrl: `${returnOrigin}/demo/cancel`,
+  });
+  const write = await createKey(deps, { appId: app.id, type: "write", label: "demo write key" });
+  const read = await createKey(deps, { appId: app.id, type: "read", label: "demo read key" });
   // A key pair for access tokens: the app knows the public key, this script signs with the
   // private one (a real app's identity provider would hold it).
   const pair = generateKeyPairSync("rsa", {
@@ -94,7 +102,7 @@ async function seedDemo(stripeDoubleOrigin: string | null): Promise<DemoCredenti
   });
   writeFileSync(tokenPrivateKeyFile, pair.privateKey, { mode: 0o600 });
   writeFileSync(tokenPublicKeyFile, pair.publicKey);
-  await updateApp({ kv }, app.id, {
+  await updateApp(deps, app.id, {
     tokenIssuer: DEMO_ISSUER,
     publicKeyFile: tokenPublicKeyFile,
     origins: [workerOrigin],

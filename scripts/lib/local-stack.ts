@@ -10,8 +10,9 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { createApp, createKey } from "../../cli/commands.ts";
-import { wranglerKvStore } from "../../cli/kv.ts";
+import { createApp } from "../../cli/apps.ts";
+import { createKey } from "../../cli/keys.ts";
+import { withPlatform } from "../../cli/platform.ts";
 
 export const repoRoot = path.resolve(import.meta.dirname, "..", "..");
 const wranglerJs = path.join(repoRoot, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -233,17 +234,27 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
         { cwd: dir, env: quietEnv },
       );
     }
-    const kv = wranglerKvStore({ root: repoRoot, remote: false, persistTo: persistDir });
-    const app = await createApp(
-      { kv },
-      {
-        name: "Local stack app",
-        successUrl: `${stripeOrigin}/demo/success`,
-        cancelUrl: `${stripeOrigin}/demo/cancel`,
-      },
-    );
-    const write = await createKey({ kv }, { appId: app.id, type: "write", label: "stack write" });
-    const read = await createKey({ kv }, { appId: app.id, type: "read", label: "stack read" });
+    // The same config and state directory as the worker below, so it finds the app.
+    const target = { configPath, remote: false, persistTo: persistDir } as const;
+    const { app, write, read } = await withPlatform(target, async (bindings) => {
+      const app = await createApp(
+        { bindings },
+        {
+          name: "Local stack app",
+          successUrl: `${stripeOrigin}/demo/success`,
+          cancelUrl: `${stripeOrigin}/demo/cancel`,
+        },
+      );
+      const write = await createKey(
+        { bindings },
+        { appId: app.id, type: "write", label: "stack write" },
+      );
+      const read = await createKey(
+        { bindings },
+        { appId: app.id, type: "read", label: "stack read" },
+      );
+      return { app, write, read };
+    });
 
     const double = spawn(
       process.execPath,
