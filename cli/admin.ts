@@ -15,6 +15,7 @@ import {
 } from "./keys.ts";
 import { type PlatformTarget, withPlatform } from "./platform.ts";
 import { publicKeyFingerprint } from "./public-keys.ts";
+import { forgetCustomer } from "./tenants.ts";
 
 /**
  * The operator's tool: `npm run --silent admin -- <group> <action> [args] [flags]`.
@@ -37,10 +38,11 @@ Commands:
   key create --app APP_ID --type read|write [--label TEXT]
   key list --app APP_ID
   key revoke KEY_ID
+  tenant forget-customer --app APP_ID --tenant TENANT_ID [--live]
 
 Options for every command:
   --json            print exactly one JSON object on stdout
-  --remote          use the APPS namespace on Cloudflare (needs \`wrangler login\`)
+  --remote          use the APPS namespace and DB database on Cloudflare (needs \`wrangler login\`)
   --local           use the local state of \`wrangler dev\` (the default)
   --persist-to DIR  local state directory, as for wrangler dev (default .wrangler/state)
   -h, --help        show this text
@@ -52,6 +54,8 @@ The --origin values (repeat the flag) replace the whole list of allowed browser 
 --clear-origins empties it. --stripe-account-test/-live none: the platform's own account.
 
 A new API key is printed once, by \`key create\`; only its SHA-256 digest is stored.
+\`tenant forget-customer\` makes the tenant's next checkout (test mode; --live for live) let
+Stripe create a new customer: for one deleted at Stripe, or moved to another account.
 Exit codes: 0 done, 1 could not be done (e.g. app not found), 2 bad usage.
 `;
 
@@ -77,6 +81,7 @@ const OPTIONS = {
   app: { type: "string" },
   type: { type: "string" },
   label: { type: "string" },
+  tenant: { type: "string" },
 } as const;
 
 type Values = {
@@ -214,6 +219,23 @@ const COMMANDS: Record<string, Command> = {
     run: async (deps, values) => {
       const listing = await listKeys(deps, values.app ?? "");
       return { json: listing, text: describeKeys(listing.appId, listing.keys) };
+    },
+  },
+  "tenant forget-customer": {
+    flags: ["app", "tenant", "live"],
+    required: ["app", "tenant"],
+    args: 0,
+    run: async (deps, values) => {
+      const result = await forgetCustomer(deps, {
+        appId: values.app ?? "",
+        tenantId: values.tenant ?? "",
+        live: values.live ?? false,
+      });
+      const mode = result.livemode ? "live" : "test";
+      const text = result.forgotten
+        ? `Forgot Stripe customer ${result.forgotten} of tenant ${result.tenantId} (${mode} mode); its next checkout creates a new one.`
+        : `Tenant ${result.tenantId} has no remembered Stripe customer in ${mode} mode; nothing changed.`;
+      return { json: result, text };
     },
   },
   "key revoke": {

@@ -113,3 +113,20 @@ export function expireCheckoutStatement(
     )
     .bind(...matchParams(m), now);
 }
+
+/** Remembers the tenant's Stripe customer for its mode (the first one learnt is kept). */
+export function rememberTenantCustomerStatement(
+  db: D1Database,
+  m: EventMatch,
+  customerId: string,
+  now: number,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO tenant_customers (app_id, tenant_id, livemode, stripe_customer_id, created_at, updated_at)
+       SELECT app_id, tenant_id, livemode, ?7, ?8, ?8 FROM checkout_sessions
+       WHERE ${MATCH_SQL} AND tenant_id IS NOT NULL
+       ON CONFLICT (app_id, tenant_id, livemode) DO NOTHING`,
+    )
+    .bind(...matchParams(m), customerId, now);
+}

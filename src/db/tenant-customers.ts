@@ -1,5 +1,8 @@
-/** D1 queries over tenant_customers: the Stripe customer of a tenant, per app and mode. */
-import { type EventMatch, MATCH_SQL, matchParams } from "./checkout-events.ts";
+/**
+ * D1 queries over tenant_customers: the Stripe customer of a tenant, per app and mode. The
+ * operator's CLI uses them too, so the D1 type is imported rather than global.
+ */
+import type { D1Database } from "@cloudflare/workers-types";
 
 export async function findTenantCustomer(
   db: D1Database,
@@ -35,21 +38,4 @@ export async function forgetTenantCustomer(
     .bind(key.appId, key.tenantId, key.livemode ? 1 : 0, customerId ?? null)
     .first<{ stripe_customer_id: string }>();
   return row?.stripe_customer_id ?? null;
-}
-
-/** Remembers the tenant's Stripe customer for its mode (the first one learnt is kept). */
-export function rememberTenantCustomerStatement(
-  db: D1Database,
-  m: EventMatch,
-  customerId: string,
-  now: number,
-): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO tenant_customers (app_id, tenant_id, livemode, stripe_customer_id, created_at, updated_at)
-       SELECT app_id, tenant_id, livemode, ?7, ?8, ?8 FROM checkout_sessions
-       WHERE ${MATCH_SQL} AND tenant_id IS NOT NULL
-       ON CONFLICT (app_id, tenant_id, livemode) DO NOTHING`,
-    )
-    .bind(...matchParams(m), customerId, now);
 }

@@ -5,9 +5,9 @@ import {
   type EventMatch,
   expireCheckoutStatement,
   findCheckoutForEvent,
+  rememberTenantCustomerStatement,
 } from "../db/checkout-events.ts";
 import { applyEventOnce, hasProcessedEvent } from "../db/events.ts";
-import { rememberTenantCustomerStatement } from "../db/tenant-customers.ts";
 import { ApiError } from "../errors.ts";
 
 export type EventOutcome = "applied" | "duplicate" | "ignored" | "unmatched";
