@@ -48,11 +48,31 @@ export async function withPlatform<T>(
   }
 }
 
-export async function openPlatform(target: PlatformTarget): Promise<Platform> {
-  // wrangler's notes ("Using secrets defined in .dev.vars", …) go to stdout, which must hold
-  // only the command's output (--json); warnings and errors still reach stderr. An operator's
-  // own WRANGLER_LOG (e.g. debug, to see why a remote session fails) is left as it is.
-  process.env.WRANGLER_LOG ??= "warn";
+/**
+ * Runs `work` with wrangler's notes ("Using secrets defined in .dev.vars", …) silenced: they go
+ * to stdout, which must hold only the command's output (--json); warnings and errors still reach
+ * stderr. An operator's own WRANGLER_LOG (e.g. debug) is left as it is. Only for `work`: wrangler
+ * reads the level on every line, and a harness that opens the platform in-process (local-stack)
+ * later starts wrangler commands whose --json output must not be silenced by an inherited level.
+ */
+async function quietly<T>(work: () => Promise<T>): Promise<T> {
+  if (process.env.WRANGLER_LOG !== undefined) return work();
+  process.env.WRANGLER_LOG = "warn";
+  try {
+    return await work();
+  } finally {
+    delete process.env.WRANGLER_LOG;
+  }
+}
+
+export function openPlatform(target: PlatformTarget): Promise<Platform> {
+  return quietly(async () => {
+    const platform = await open(target);
+    return { env: platform.env, dispose: () => quietly(platform.dispose) };
+  });
+}
+
+async function open(target: PlatformTarget): Promise<Platform> {
   const { getPlatformProxy } = loadWrangler();
   if (!target.remote) {
     const proxy = await getPlatformProxy<CliBindings>({
