@@ -26,7 +26,7 @@ const bench = new Hono<HonoEnv>();
  *   ratelimits  both rate-limit checks of the create route (SPEC: operations);
  *   reserve     the state reserved in D1 before Stripe (INSERT … RETURNING) and the session
  *               recorded after it (UPDATE), instead of one insert;
- *   log         the request's JSON log line (SPEC: operations), written as src/logging.ts
+ *   log         the request's JSON log line (SPEC: operations), written as src/middleware/logging.ts
  *               writes it. Locally, wrangler dev carries each line to its own process.
  * `/__bench/io-design` is all of them: the create route's I/O, so create ÷ io-design is our
  * own logic alone.

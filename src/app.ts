@@ -1,10 +1,11 @@
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
-import { browserCors } from "./auth/cors.ts";
 import type { HonoEnv } from "./env.ts";
 import { ApiError, renderError, toApiError } from "./errors.ts";
-import { logRequests } from "./logging.ts";
 import { loadConfig } from "./middleware/config.ts";
+import { browserCors } from "./middleware/cors.ts";
+import { logRequests } from "./middleware/logging.ts";
+import { answerMethodNotAllowed } from "./middleware/method-not-allowed.ts";
 import { noStore } from "./middleware/no-store.ts";
 import { checkoutSessionRoutes } from "./routes/checkout-sessions.ts";
 import { docsRoutes } from "./routes/docs.ts";
@@ -25,6 +26,7 @@ export function createApp() {
   app.route("/", paymentPageRoutes);
   app.route("/api/v1", checkoutSessionRoutes);
   app.route("/api/v1", webhookRoutes);
+  app.use(answerMethodNotAllowed(app));
 
   app.notFound((c) =>
     renderError(

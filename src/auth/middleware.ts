@@ -1,9 +1,9 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { HonoEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
+import { noteFailedCredentials, refuseBlockedAddress } from "../middleware/rate-limit.ts";
 import { verifyAccessToken } from "./access-token.ts";
 import { verifyApiKey } from "./api-key.ts";
-import { noteFailedCredentials, refuseBlockedAddress } from "./rate-limit.ts";
 
 export interface AuthOptions {
   /** The route writes: read keys are refused with 403. */

@@ -1,7 +1,8 @@
 import { CHECKOUT_HASH_PATTERN } from "../checkouts/hash.ts";
 import { failureEnvelope } from "../errors.ts";
 import { MESSAGES } from "../messages.ts";
-import { MAX_BODY_BYTES, MAX_WEBHOOK_BYTES } from "../routes/limit-body.ts";
+import { MAX_BODY_BYTES, MAX_WEBHOOK_BYTES } from "../middleware/limit-body.ts";
+import { UNSUPPORTED_BODY_TYPE } from "../middleware/validation.ts";
 import { createCheckoutBodySchema, STATE_PATTERN, tenantParamSchema } from "../schemas/checkout.ts";
 import { sessionIdParamSchema } from "../schemas/params.ts";
 import {
@@ -11,7 +12,6 @@ import {
   readCheckoutResponseSchema,
   webhookResponseSchema,
 } from "../schemas/responses.ts";
-import { UNSUPPORTED_BODY_TYPE } from "../validation.ts";
 import {
   CREATE_CHECKOUT_EXAMPLES,
   CREATED_EXAMPLE,

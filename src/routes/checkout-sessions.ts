@@ -1,12 +1,14 @@
 import { type Context, Hono } from "hono";
 import { authenticate } from "../auth/middleware.ts";
-import { limitCreatesPerAddress, limitCreatesPerCredential } from "../auth/rate-limit.ts";
 import { createCheckout } from "../checkouts/create.ts";
 import { toCheckoutDetails } from "../checkouts/view.ts";
 import { nowSeconds } from "../clock.ts";
 import { findCheckoutBySessionId } from "../db/checkouts.ts";
 import type { HonoEnv } from "../env.ts";
 import { ApiError, successEnvelope } from "../errors.ts";
+import { limitBody } from "../middleware/limit-body.ts";
+import { limitCreatesPerAddress, limitCreatesPerCredential } from "../middleware/rate-limit.ts";
+import { validate, validateJsonBody } from "../middleware/validation.ts";
 import {
   type CreateCheckoutBody,
   createCheckoutBodySchema,
@@ -14,9 +16,6 @@ import {
 } from "../schemas/checkout.ts";
 import { sessionIdParamSchema } from "../schemas/params.ts";
 import { stripeGatewaysFor } from "../stripe/client.ts";
-import { validate, validateJsonBody } from "../validation.ts";
-import { limitBody } from "./limit-body.ts";
-import { methodNotAllowed } from "./method-not-allowed.ts";
 
 function authenticated(c: Context<HonoEnv>) {
   const app = c.get("app");
@@ -59,7 +58,6 @@ export const checkoutSessionRoutes = new Hono<HonoEnv>()
       return respondWithNewCheckout(c, tenantId, c.req.valid("json"));
     },
   )
-  .all("/checkout-sessions", methodNotAllowed("POST"))
   .post(
     "/tenants/:tenantId/checkout-sessions",
     limitBody,
@@ -70,7 +68,6 @@ export const checkoutSessionRoutes = new Hono<HonoEnv>()
     validateJsonBody(createCheckoutBodySchema),
     (c) => respondWithNewCheckout(c, c.req.valid("param").tenantId, c.req.valid("json")),
   )
-  .all("/tenants/:tenantId/checkout-sessions", methodNotAllowed("POST"))
   .get(
     "/checkout-sessions/:id",
     authenticate({ write: false, tokens: true }),
@@ -90,5 +87,4 @@ export const checkoutSessionRoutes = new Hono<HonoEnv>()
       );
       return c.json(successEnvelope("Checkout session found", { checkout }), 200);
     },
-  )
-  .all("/checkout-sessions/:id", methodNotAllowed("GET"));
+  );

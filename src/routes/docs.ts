@@ -2,7 +2,6 @@ import { Hono } from "hono";
 import type { HonoEnv } from "../env.ts";
 import { documentForOrigin } from "../openapi/document.ts";
 import { docsContentSecurityPolicy, renderDocsPage } from "../openapi/html.ts";
-import { methodNotAllowed } from "./method-not-allowed.ts";
 
 /**
  * Rendered pages by origin (the page names its server). An isolate is normally reached under
@@ -29,7 +28,6 @@ export const docsRoutes = new Hono<HonoEnv>()
       "X-Content-Type-Options": "nosniff",
     }),
   )
-  .all("/openapi.json", methodNotAllowed("GET"))
   .get("/docs", async (c) =>
     c.body(docsPage(new URL(c.req.url).origin), 200, {
       "Content-Type": "text/html; charset=utf-8",
@@ -37,5 +35,4 @@ export const docsRoutes = new Hono<HonoEnv>()
       "X-Content-Type-Options": "nosniff",
       "Referrer-Policy": "no-referrer",
     }),
-  )
-  .all("/docs", methodNotAllowed("GET"));
+  );

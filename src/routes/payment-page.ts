@@ -8,7 +8,6 @@ import { ApiError } from "../errors.ts";
 import { type PageKind, pickLanguage } from "../pages/messages.ts";
 import { pageContentSecurityPolicy, renderPage } from "../pages/render.ts";
 import { STATE_PATTERN } from "../schemas/checkout.ts";
-import { methodNotAllowed } from "./method-not-allowed.ts";
 
 /** Compared against when there is no record, so that both paths do the same work. */
 const DUMMY_DIGEST = "0".repeat(64);
@@ -99,7 +98,5 @@ export const paymentPageRoutes = new Hono<HonoEnv>()
   .use("/checkout/*", pageSecurityHeaders)
   .get("/checkout/:hash", paymentPage)
   .get("/checkout/:hash/", paymentPage)
-  .all("/checkout/:hash", methodNotAllowed("GET"))
-  .all("/checkout/:hash/", methodNotAllowed("GET"))
   .get("/checkout", (c) => page(c, "invalid", 404))
   .get("/checkout/*", (c) => page(c, "invalid", 404));

@@ -2,11 +2,10 @@ import { Hono } from "hono";
 import { nowSeconds } from "../clock.ts";
 import type { HonoEnv } from "../env.ts";
 import { successEnvelope } from "../errors.ts";
+import { limitBodyTo, MAX_WEBHOOK_BYTES } from "../middleware/limit-body.ts";
 import { stripeGatewaysFor } from "../stripe/client.ts";
 import { verifyStripeEvent } from "../stripe/webhooks.ts";
 import { applyStripeEvent, type EventOutcome } from "../webhooks/apply-event.ts";
-import { limitBodyTo, MAX_WEBHOOK_BYTES } from "./limit-body.ts";
-import { methodNotAllowed } from "./method-not-allowed.ts";
 
 const MESSAGES: Record<EventOutcome, string> = {
   applied: "Event processed",
@@ -15,8 +14,10 @@ const MESSAGES: Record<EventOutcome, string> = {
   unmatched: "Event processed: no checkout of this service",
 };
 
-export const webhookRoutes = new Hono<HonoEnv>()
-  .post("/webhooks/stripe", limitBodyTo(MAX_WEBHOOK_BYTES), async (c) => {
+export const webhookRoutes = new Hono<HonoEnv>().post(
+  "/webhooks/stripe",
+  limitBodyTo(MAX_WEBHOOK_BYTES),
+  async (c) => {
     // The signature covers the exact bytes Stripe sent, so the raw text is verified, unparsed.
     const event = await verifyStripeEvent(await c.req.text(), c.req.header("Stripe-Signature"), {
       test: c.env.STRIPE_WEBHOOK_SECRET_TEST,
@@ -34,8 +35,8 @@ export const webhookRoutes = new Hono<HonoEnv>()
       successEnvelope(MESSAGES[outcome], { received: true, eventId: event.id, outcome }),
       200,
     );
-  })
-  .all("/webhooks/stripe", methodNotAllowed("POST"));
+  },
+);
 
 /** A follow-up that could not even record its outcome (D1 failing): the cron runs it again. */
 function logFollowUpFailure(err: unknown): void {

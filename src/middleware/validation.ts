@@ -2,7 +2,7 @@ import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import { validator } from "hono/validator";
 import type * as z from "zod";
-import { ApiError } from "./errors.ts";
+import { ApiError } from "../errors.ts";
 
 /** Joins zod's issues into one sentence that names each wrong field (bounded: the body has ten). */
 export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {

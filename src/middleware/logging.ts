@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import type { HonoEnv } from "./env.ts";
+import type { HonoEnv } from "../env.ts";
 
 /**
  * One JSON line per request. Only fields chosen here are logged: never headers, bodies,
