@@ -14,6 +14,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { parseEnv } from "node:util";
 import { importPKCS8, SignJWT } from "jose";
 import { updateApp } from "../cli/app-update.ts";
 import { createApp, showApp } from "../cli/apps.ts";
@@ -41,12 +42,12 @@ function readDevVars(): Record<string, string> {
     copyFileSync(path.join(root, ".dev.vars.example"), file);
     say("created .dev.vars from .dev.vars.example (local Stripe double, fake secrets)");
   }
-  const vars: Record<string, string> = {};
-  for (const line of readFileSync(file, "utf8").split(/\r?\n/)) {
-    const match = /^\s*([A-Z0-9_]+)\s*=\s*"?(.*?)"?\s*$/.exec(line);
-    if (match?.[1] && !line.trimStart().startsWith("#")) vars[match[1]] = match[2] ?? "";
-  }
-  return vars;
+  // Node's own dotenv parser, the format wrangler reads .dev.vars in.
+  return Object.fromEntries(
+    Object.entries(parseEnv(readFileSync(file, "utf8"))).filter(
+      (entry): entry is [string, string] => typeof entry[1] === "string",
+    ),
+  );
 }
 
 interface DemoCredentials {

@@ -1,6 +1,8 @@
 /** The texts of the payment page's answers, in the two languages it speaks. */
 
-export type Language = "de" | "en";
+/** The languages the page speaks; the first is the one for everybody else. */
+export const LANGUAGES = ["en", "de"] as const;
+export type Language = (typeof LANGUAGES)[number];
 
 export type PageKind =
   | "incomplete"
@@ -105,27 +107,3 @@ export const MESSAGES: Record<PageKind, Record<Language, PageMessage>> = {
     },
   },
 };
-
-/**
- * German when Accept-Language prefers it to English, else English. The entry with the highest
- * q among `de`/`de-*` and `en`/`en-*` wins; on equal q the earlier one; q=0 means "not wanted".
- */
-export function pickLanguage(acceptLanguage: string | null | undefined): Language {
-  if (!acceptLanguage) return "en";
-  let best: { language: Language; q: number } | null = null;
-  for (const entry of acceptLanguage.slice(0, 1000).split(",")) {
-    const [tag = "", ...params] = entry.split(";");
-    const primary = tag.trim().toLowerCase().split("-")[0];
-    if (primary !== "de" && primary !== "en") continue;
-    let q = 1;
-    for (const param of params) {
-      const [name = "", value = ""] = param.split("=").map((part) => part.trim());
-      if (name.toLowerCase() !== "q") continue;
-      // RFC 9110 qvalue; an entry with a malformed one is ignored.
-      q = /^(0(\.\d{0,3})?|1(\.0{0,3})?)$/.test(value) ? Number(value) : 0;
-    }
-    if (q <= 0) continue;
-    if (!best || q > best.q) best = { language: primary, q };
-  }
-  return best?.language ?? "en";
-}

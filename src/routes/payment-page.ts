@@ -1,11 +1,12 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
+import { languageDetector } from "hono/language";
 import { CHECKOUT_HASH_PATTERN } from "../checkouts/hash.ts";
 import { nowSeconds } from "../clock.ts";
 import { constantTimeEqual, sha256Hex } from "../crypto.ts";
 import { findCheckoutByHash, markCheckoutOpened } from "../db/checkouts.ts";
 import type { HonoEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
-import { type PageKind, pickLanguage } from "../pages/messages.ts";
+import { LANGUAGES, type Language, type PageKind } from "../pages/messages.ts";
 import { pageContentSecurityPolicy, renderPage } from "../pages/render.ts";
 import { STATE_PATTERN } from "../schemas/checkout.ts";
 
@@ -32,8 +33,24 @@ const pageSecurityHeaders: MiddlewareHandler<HonoEnv> = async (c, next) => {
   headers.delete("Set-Cookie");
 };
 
-function page(c: Context<HonoEnv>, kind: PageKind, status: 403 | 404 | 410 | 500): Response {
-  return c.body(renderPage(kind, pickLanguage(c.req.header("Accept-Language"))), status, {
+/**
+ * The page's language from Accept-Language alone (Hono's language detector): German or English,
+ * English for everybody else. Never a cookie: the page sets none.
+ */
+const detectLanguage = languageDetector({
+  supportedLanguages: [...LANGUAGES],
+  fallbackLanguage: LANGUAGES[0],
+  order: ["header"],
+  caches: false,
+  ignoreCase: true,
+});
+
+type PageEnv = HonoEnv & { Variables: { language?: string } };
+
+function page(c: Context<PageEnv>, kind: PageKind, status: 403 | 404 | 410 | 500): Response {
+  // The language is known on the page's routes; a 5xx turned into a page may come before it.
+  const language = (c.get("language") ?? LANGUAGES[0]) as Language;
+  return c.body(renderPage(kind, language), status, {
     "Content-Type": "text/html; charset=utf-8",
     Vary: "Accept-Language",
   });
@@ -94,8 +111,8 @@ async function paymentPage(c: Context<HonoEnv, "/checkout/:hash">): Promise<Resp
  * truncated or mangled link) is the "invalid link" page, never the JSON envelope.
  */
 export const paymentPageRoutes = new Hono<HonoEnv>()
-  .use("/checkout", pageSecurityHeaders)
-  .use("/checkout/*", pageSecurityHeaders)
+  .use("/checkout", pageSecurityHeaders, detectLanguage)
+  .use("/checkout/*", pageSecurityHeaders, detectLanguage)
   .get("/checkout/:hash", paymentPage)
   .get("/checkout/:hash/", paymentPage)
   .get("/checkout", (c) => page(c, "invalid", 404))

@@ -1,5 +1,12 @@
 import { env } from "cloudflare:workers";
-import { type CryptoKey, exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from "jose";
+import {
+  base64url,
+  type CryptoKey,
+  exportSPKI,
+  generateKeyPair,
+  type JWTPayload,
+  SignJWT,
+} from "jose";
 import { type AppRecord, kvKeys } from "../../../src/apps/records.ts";
 import { givenApp } from "./apps.ts";
 
@@ -53,5 +60,5 @@ export function signToken(
 }
 
 export function base64UrlJson(value: unknown): string {
-  return btoa(JSON.stringify(value)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64url.encode(JSON.stringify(value));
 }
