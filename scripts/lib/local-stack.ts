@@ -187,7 +187,13 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       .replace(
         /^migrations_dir = ".*"$/m,
         `migrations_dir = "${path.join(repoRoot, "migrations")}"`,
-      );
+      )
+      .replace(
+        /^directory = "(.*)"$/m,
+        (_, dir: string) => `directory = "${path.join(repoRoot, dir)}"`,
+      )
+      // The build command (the docs assets' copy) runs in the repository, not in this folder.
+      .replace(/^\[build\]$/m, `[build]\ncwd = "${repoRoot}"`);
     const limited = options.unlimitedRateLimits
       ? baseConfig.replace(/simple = \{ limit = \d+,/g, "simple = { limit = 1000000000,")
       : baseConfig;
