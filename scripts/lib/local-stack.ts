@@ -5,13 +5,15 @@
  * config and secrets, so nothing of a developer's local state or `.dev.vars` is used or touched. `stop()` ends both and removes the temporary folder.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { createApp, createKey } from "../../cli/commands.ts";
-import { wranglerKvStore } from "../../cli/kv.ts";
+import { importPKCS8, SignJWT } from "jose";
+import { createApp, createKey, updateApp } from "../../cli/commands.ts";
+import { type KvStore, wranglerKvStore } from "../../cli/kv.ts";
 
 export const repoRoot = path.resolve(import.meta.dirname, "..", "..");
 const wranglerJs = path.join(repoRoot, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -51,6 +53,12 @@ export interface StackOptions {
    * measure the worker, not this machine's disk writeback.
    */
   stateInMemory?: boolean;
+  /**
+   * Give the app an access-token key pair and list the worker's own origin on it, so a browser
+   * on the worker's pages (the /docs API reference) may call the API with `signAccessToken()`'s
+   * tokens.
+   */
+  accessTokens?: boolean;
 }
 
 export interface LocalStack {
@@ -61,6 +69,8 @@ export interface LocalStack {
   appId: string;
   writeKey: string;
   readKey: string;
+  /** A one-hour access token for the app and a tenant (with `accessTokens` only). */
+  signAccessToken: (tenantId: string) => Promise<string>;
   /** The process group of the worker's runtime (workerd and whatever started it). */
   workerProcessGroup: number | undefined;
   stop: () => Promise<void>;
@@ -162,6 +172,38 @@ async function serveBuiltWorker(s: {
   });
 }
 
+const TOKEN_ISSUER = "https://issuer.local-stack.test";
+
+/** A key pair and issuer for the app, the worker's origin listed; returns the token signer. */
+async function allowAccessTokens(
+  kv: KvStore,
+  appId: string,
+  dir: string,
+  workerOrigin: string,
+): Promise<(tenantId: string) => Promise<string>> {
+  const pair = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
+  const publicKeyFile = path.join(dir, "token-public.pem");
+  writeFileSync(publicKeyFile, pair.publicKey);
+  await updateApp({ kv }, appId, {
+    tokenIssuer: TOKEN_ISSUER,
+    publicKeyFile,
+    origins: [workerOrigin],
+  });
+  const key = await importPKCS8(pair.privateKey, "RS256");
+  return (tenantId) =>
+    new SignJWT({ tenantId })
+      .setProtectedHeader({ alg: "RS256", typ: "JWT" })
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(appId)
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .sign(key);
+}
+
 export async function startLocalStack(options: StackOptions = {}): Promise<LocalStack> {
   const base = options.stateInMemory && existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
   const dir = mkdtempSync(path.join(base, "checkout-edge-stack-"));
@@ -250,6 +292,9 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     );
     const write = await createKey({ kv }, { appId: app.id, type: "write", label: "stack write" });
     const read = await createKey({ kv }, { appId: app.id, type: "read", label: "stack read" });
+    const signAccessToken = options.accessTokens
+      ? await allowAccessTokens(kv, app.id, dir, workerOrigin)
+      : () => Promise.reject(new Error("startLocalStack({ accessTokens: true }) signs tokens"));
 
     const double = spawn(
       process.execPath,
@@ -307,6 +352,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       appId: app.id,
       writeKey: write.key,
       readKey: read.key,
+      signAccessToken,
       workerProcessGroup: worker.pid,
       stop,
     };
