@@ -50,9 +50,9 @@ export function renderDocsPage(info: { title: string; version: string }): string
 
 /**
  * The CSP of /docs. Scripts: only the bundle, by its full URL (a source with a path needs the
- * origin). Styles: Scalar injects <style> elements and style attributes at run time, which
- * only 'unsafe-inline' allows (docs/decisions.md). Requests: this origin only. Fonts, images,
- * frames, workers, forms: none.
+ * origin). Styles: Scalar writes <style> elements and style attributes at run time, most of
+ * them without its nonce, so inline styles are allowed (docs/decisions.md). Requests: this
+ * origin only. Fonts, images, frames, workers, forms: none.
  */
 export function docsContentSecurityPolicy(origin: string): string {
   return [
