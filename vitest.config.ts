@@ -1,6 +1,7 @@
 import path from "node:path";
 import { cloudflareTest, type D1Migration, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { copyDocsAssets } from "./scripts/docs-assets.ts";
 
 type RateLimits = Record<
   "CREATE_LIMIT_PER_CREDENTIAL" | "CREATE_LIMIT_PER_ADDRESS" | "AUTH_FAILURE_LIMIT_PER_ADDRESS",
@@ -60,6 +61,9 @@ function workerProject(
 }
 
 export default defineConfig(async () => {
+  // The worker tests serve the /docs bundle from the assets folder; wrangler's [build] command,
+  // which fills it for dev and deploy, does not run here.
+  copyDocsAssets();
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
     test: {

@@ -189,7 +189,8 @@ function printUsage(c: DemoCredentials, demo: { token: string; tenantId: string 
  Then open data.checkout.nextAction.url + "?state=$STATE" in a browser, press Pay on the
  Stripe double's page, and read the record back (status "complete"):
    curl -s ${workerOrigin}/api/v1/checkout-sessions/<data.checkout.id> -H 'X-API-KEY: ${c.readKey}' -H 'X-API-KEY-TYPE: read' -H 'X-CLIENT-ID: ${c.appId}'
- API documentation: ${workerOrigin}/docs
+ API documentation: ${workerOrigin}/docs (its Test Request client works with the access token
+ above; API keys are refused from a browser with 403, by design)
  Prices the Stripe double knows: price_eur_once, price_eur_monthly, price_usd_once,
  price_usd_monthly; tax rates: txr_vat_de_19, txr_reverse_charge_0, txr_zero.
  Rows: npx wrangler d1 execute DB --local --command "SELECT * FROM checkout_sessions"

@@ -5,12 +5,16 @@
  * config and secrets, so nothing of a developer's local state or `.dev.vars` is used or touched. `stop()` ends both and removes the temporary folder.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { importPKCS8, SignJWT } from "jose";
+import { updateApp } from "../../cli/app-update.ts";
 import { createApp } from "../../cli/apps.ts";
+import type { Deps } from "../../cli/deps.ts";
 import { createKey } from "../../cli/keys.ts";
 import { withPlatform } from "../../cli/platform.ts";
 
@@ -52,6 +56,12 @@ export interface StackOptions {
    * measure the worker, not this machine's disk writeback.
    */
   stateInMemory?: boolean;
+  /**
+   * Give the app an access-token key pair and list the worker's own origin on it, so a browser
+   * on the worker's pages (the /docs API reference) may call the API with `signAccessToken()`'s
+   * tokens.
+   */
+  accessTokens?: boolean;
 }
 
 export interface LocalStack {
@@ -62,6 +72,8 @@ export interface LocalStack {
   appId: string;
   writeKey: string;
   readKey: string;
+  /** A one-hour access token for the app and a tenant (with `accessTokens` only). */
+  signAccessToken: (tenantId: string) => Promise<string>;
   /** The process group of the worker's runtime (workerd and whatever started it). */
   workerProcessGroup: number | undefined;
   stop: () => Promise<void>;
@@ -163,6 +175,38 @@ async function serveBuiltWorker(s: {
   });
 }
 
+const TOKEN_ISSUER = "https://issuer.local-stack.test";
+
+/** A key pair and issuer for the app, the worker's origin listed; returns the token signer. */
+async function allowAccessTokens(
+  deps: Deps,
+  appId: string,
+  dir: string,
+  workerOrigin: string,
+): Promise<(tenantId: string) => Promise<string>> {
+  const pair = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
+  const publicKeyFile = path.join(dir, "token-public.pem");
+  writeFileSync(publicKeyFile, pair.publicKey);
+  await updateApp(deps, appId, {
+    tokenIssuer: TOKEN_ISSUER,
+    publicKeyFile,
+    origins: [workerOrigin],
+  });
+  const key = await importPKCS8(pair.privateKey, "RS256");
+  return (tenantId) =>
+    new SignJWT({ tenantId })
+      .setProtectedHeader({ alg: "RS256", typ: "JWT" })
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(appId)
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .sign(key);
+}
+
 export async function startLocalStack(options: StackOptions = {}): Promise<LocalStack> {
   const base = options.stateInMemory && existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
   const dir = mkdtempSync(path.join(base, "checkout-edge-stack-"));
@@ -188,7 +232,13 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       .replace(
         /^migrations_dir = ".*"$/m,
         `migrations_dir = "${path.join(repoRoot, "migrations")}"`,
-      );
+      )
+      .replace(
+        /^directory = "(.*)"$/m,
+        (_, dir: string) => `directory = "${path.join(repoRoot, dir)}"`,
+      )
+      // The build command (the docs assets' copy) runs in the repository, not in this folder.
+      .replace(/^\[build\]$/m, `[build]\ncwd = "${repoRoot}"`);
     const limited = options.unlimitedRateLimits
       ? baseConfig.replace(/simple = \{ limit = \d+,/g, "simple = { limit = 1000000000,")
       : baseConfig;
@@ -236,24 +286,19 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     }
     // The same config and state directory as the worker below, so it finds the app.
     const target = { configPath, remote: false, persistTo: persistDir } as const;
-    const { app, write, read } = await withPlatform(target, async (bindings) => {
-      const app = await createApp(
-        { bindings },
-        {
-          name: "Local stack app",
-          successUrl: `${stripeOrigin}/demo/success`,
-          cancelUrl: `${stripeOrigin}/demo/cancel`,
-        },
-      );
-      const write = await createKey(
-        { bindings },
-        { appId: app.id, type: "write", label: "stack write" },
-      );
-      const read = await createKey(
-        { bindings },
-        { appId: app.id, type: "read", label: "stack read" },
-      );
-      return { app, write, read };
+    const { app, write, read, signAccessToken } = await withPlatform(target, async (bindings) => {
+      const deps = { bindings };
+      const app = await createApp(deps, {
+        name: "Local stack app",
+        successUrl: `${stripeOrigin}/demo/success`,
+        cancelUrl: `${stripeOrigin}/demo/cancel`,
+      });
+      const write = await createKey(deps, { appId: app.id, type: "write", label: "stack write" });
+      const read = await createKey(deps, { appId: app.id, type: "read", label: "stack read" });
+      const signAccessToken = options.accessTokens
+        ? await allowAccessTokens(deps, app.id, dir, workerOrigin)
+        : () => Promise.reject(new Error("startLocalStack({ accessTokens: true }) signs tokens"));
+      return { app, write, read, signAccessToken };
     });
 
     const double = spawn(
@@ -312,6 +357,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       appId: app.id,
       writeKey: write.key,
       readKey: read.key,
+      signAccessToken,
       workerProcessGroup: worker.pid,
       stop,
     };

@@ -681,13 +681,21 @@ const docsPage = (): OperationObject => ({
   tags: ["Service"],
   summary: "This document as a web page",
   description:
-    "The OpenAPI document rendered as HTML on the server: no scripts, nothing loaded from elsewhere, readable on a phone.",
+    "An API reference of this document (Scalar), with search, schemas, code samples and a client that sends requests to this service. Its script, /docs/scalar/standalone.js, comes from this origin's static assets; nothing is loaded from elsewhere. API keys sent from it are refused with 403 like from any browser; access tokens work from origins listed on the app.",
   security: [],
   parameters: [parameter("RequestId")],
   responses: {
     200: {
       description: "The page",
-      headers: headers("X-Request-Id", "X-Content-Type-Options", "Content-Security-Policy"),
+      headers: {
+        ...headers("X-Request-Id", "X-Content-Type-Options", "Referrer-Policy"),
+        "Content-Security-Policy": {
+          description:
+            "default-src 'none'; the one script by its URL; styles inline (Scalar injects them); requests to this origin only; no base URI, no forms, no framing",
+          required: true,
+          schema: { type: "string" },
+        },
+      },
       content: { "text/html": { schema: { type: "string" } } },
     },
     405: methodNotAllowed("GET", "POST"),

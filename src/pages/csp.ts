@@ -1,5 +1,5 @@
 /**
- * The strict Content-Security-Policy of the worker's HTML pages (payment page, /docs): nothing
+ * The strict Content-Security-Policy of the payment page's answers (/docs has its own): nothing
  * but the page's one inline style, allowed by its hash; no scripts, images, fonts, frames or
  * forms. Cached per style as a value, not as a promise: a promise shared between requests
  * would be settled in another request's context, which workerd warns about. Bounded: one entry

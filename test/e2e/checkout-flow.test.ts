@@ -5,18 +5,10 @@
  * Skipped, saying so, where /usr/bin/chromium is not installed (.ci/run installs it).
  */
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../../scripts/lib/local-stack.ts";
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser) {
-  console.warn(
-    `[e2e] SKIPPED: no Chromium at ${CHROMIUM}; install Debian's 'chromium' package (as .ci/run does)`,
-  );
-}
+import { haveBrowser, launchBrowser } from "./browser.ts";
 
 let stack: LocalStack;
 let browser: Browser;
@@ -24,19 +16,7 @@ let browser: Browser;
 beforeAll(async () => {
   if (!haveBrowser) return;
   stack = await startLocalStack();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchBrowser();
 }, 180_000);
 
 afterAll(async () => {

@@ -1,18 +1,23 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
+import packageJson from "../../package.json";
 import { createApp } from "../../src/app.ts";
+import {
+  renderDocsPage,
+  SCALAR_BUNDLE_PATH,
+  SCALAR_CONFIGURATION,
+} from "../../src/openapi/docs-page.ts";
 import { documentForOrigin, openApiDocument } from "../../src/openapi/document.ts";
-import { operationsOf, renderDocsPage } from "../../src/openapi/html.ts";
 import { JSON_SCHEMA_OPTIONS } from "../../src/openapi/json-schema.ts";
-import type {
-  JsonSchema,
-  OpenApiDocument,
-  OperationObject,
-  Ref,
-  ResponseObject,
+import {
+  HTTP_METHODS,
+  type JsonSchema,
+  type OpenApiDocument,
+  type OperationObject,
+  type Ref,
+  type ResponseObject,
 } from "../../src/openapi/types.ts";
-import { escapeHtml } from "../../src/pages/escape.ts";
 import { createCheckoutBodySchema, tenantParamSchema } from "../../src/schemas/checkout.ts";
 import { sessionIdParamSchema } from "../../src/schemas/params.ts";
 import {
@@ -36,6 +41,15 @@ function resolve<T>(value: T | Ref): T {
   }
   expect(target, `${value.$ref} resolves`).toBeDefined();
   return target as T;
+}
+
+function operationsOf(document: OpenApiDocument) {
+  return Object.entries(document.paths).flatMap(([path, item]) =>
+    HTTP_METHODS.flatMap((method) => {
+      const operation = item[method];
+      return operation ? [{ path, method, operation }] : [];
+    }),
+  );
 }
 
 function operation(method: "get" | "post", path: string): OperationObject {
@@ -368,45 +382,69 @@ describe("the request examples work against the worker", () => {
 });
 
 describe("GET /docs", () => {
-  it("renders every operation on the server, with a CSP that allows only its style", async () => {
+  it("serves Scalar's page with its own CSP: the one bundle, requests to this origin only", async () => {
     const response = await exports.default.fetch(new Request(`${ORIGIN}/docs`));
     expect(response.status).toBe(200);
     expect(response.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
     expect(response.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    expect(response.headers.get("Referrer-Policy")).toBe("no-referrer");
     expect(response.headers.get("X-Request-Id")).toBeTruthy();
-    const html = await response.text();
-
-    for (const { method, path, operation } of operationsOf(DOC)) {
-      expect(html).toContain(`${method}</span><code>${escapeHtml(path)}</code>`);
-      expect(html).toContain(escapeHtml(operation.summary));
-      for (const status of Object.keys(operation.responses)) {
-        expect(html).toContain(`<h4>${status}: `);
-      }
-    }
-    expect(html).toContain(`<code>${ORIGIN}</code>`);
-    expect(html).toContain('<meta name="viewport"');
-
-    const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1] ?? "");
-    expect(styles).toHaveLength(1);
-    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(styles[0] ?? ""));
-    const hash = btoa(String.fromCharCode(...new Uint8Array(digest)));
-    const csp = response.headers.get("Content-Security-Policy") ?? "";
-    expect(csp.split("; ")).toEqual(
-      expect.arrayContaining(["default-src 'none'", `style-src 'sha256-${hash}'`]),
+    expect(response.headers.get("Content-Security-Policy")).toBe(
+      [
+        "default-src 'none'",
+        `script-src ${ORIGIN}/docs/scalar/standalone.js`,
+        "style-src 'unsafe-inline'",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+      ].join("; "),
     );
-    // Nothing is loaded or run: no scripts, no external resources, no inline handlers.
-    expect(html).not.toMatch(/<script|<link|<img|<iframe|\son[a-z]+=|src=/i);
+    const html = await response.text();
+    expect(html).toContain('<meta name="viewport"');
+    expect(html).toContain(`<title>checkout-edge API ${DOC.info.version}</title>`);
+
+    // Two script elements: the configuration, a data block that is never run, and the bundle.
+    const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+    expect(scripts.map(([, attributes]) => attributes?.trim())).toEqual([
+      expect.stringMatching(/^id="api-reference" type="application\/json" data-configuration="/),
+      `src="${SCALAR_BUNDLE_PATH}"`,
+    ]);
+    expect(scripts.map(([, , content]) => content)).toEqual(["", ""]);
+    const attribute = /data-configuration="([^"]*)"/.exec(html)?.[1] ?? "";
+    const configuration = JSON.parse(attribute.replaceAll("&quot;", '"').replaceAll("&amp;", "&"));
+    expect(configuration).toEqual(SCALAR_CONFIGURATION);
+    expect(configuration).toMatchObject({ url: "/openapi.json", withDefaultFonts: false });
+    expect(configuration).not.toHaveProperty("proxyUrl");
+
+    // Nothing from elsewhere: no absolute or protocol-relative URL, no style, no handlers.
+    expect(html).not.toMatch(/https?:|\/\/[a-z0-9]/i);
+    expect(html).not.toMatch(/<link|<style|<img|<iframe|\son[a-z]+=|style=/i);
   });
 
-  it("escapes every text of the document", () => {
-    const hostile = structuredClone(DOC);
-    hostile.info.description = `<script>alert("x")</script>`;
-    const create = hostile.paths[CREATE]?.post;
-    if (!create) throw new Error("no create operation");
-    create.summary = `<img src=x onerror=alert(1)>`;
-    const html = renderDocsPage(hostile);
-    expect(html).not.toContain("<script>");
-    expect(html).not.toContain("<img");
-    expect(html).toContain("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;");
+  it("has the bundle of the pinned @scalar/api-reference in the static assets", async () => {
+    const version = packageJson.devDependencies["@scalar/api-reference"];
+    expect(version).toMatch(/^\d+\.\d+\.\d+$/);
+    // exports.default is the worker alone; the assets layer in front of it is the binding.
+    const notTheWorker = await exports.default.fetch(new Request(`${ORIGIN}${SCALAR_BUNDLE_PATH}`));
+    expect(notTheWorker.status).toBe(404);
+    await notTheWorker.body?.cancel();
+
+    const response = await env.ASSETS.fetch(new Request(`${ORIGIN}${SCALAR_BUNDLE_PATH}`));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Content-Type")).toBe("text/javascript; charset=utf-8");
+    expect(response.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    const bundle = await response.text();
+    expect(bundle.length).toBeGreaterThan(1_000_000);
+    expect(bundle).toContain(`@scalar/api-reference@${version}`);
+    expect(bundle).toContain("window.Scalar={createApiReference:");
+  });
+
+  it("escapes the document's title and version", () => {
+    const html = renderDocsPage({ title: `<script>alert("x")</script>`, version: "1&2" });
+    expect(html).not.toContain("<script>alert");
+    expect(html).toContain(
+      "<title>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; API 1&amp;2</title>",
+    );
   });
 });
