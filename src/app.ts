@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import type { HonoEnv } from "./env.ts";
 import { ApiError, renderError, toApiError } from "./errors.ts";
+import { MESSAGES } from "./messages.ts";
 import { loadConfig } from "./middleware/config.ts";
 import { browserCors } from "./middleware/cors.ts";
 import { logRequests } from "./middleware/logging.ts";
@@ -33,7 +34,7 @@ export function createApp() {
       c,
       new ApiError(
         "not_found",
-        `No route for ${c.req.method} ${Array.from(c.req.path).slice(0, 200).join("")}`,
+        MESSAGES.notFound(c.req.method, Array.from(c.req.path).slice(0, 200).join("")),
       ),
     ),
   );

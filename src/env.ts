@@ -1,6 +1,7 @@
 import * as z from "zod";
 import type { AppRecord } from "./apps/records.ts";
 import { ApiError } from "./errors.ts";
+import { MESSAGES } from "./messages.ts";
 
 /**
  * The bindings, vars and secrets, as `wrangler types` generates them from wrangler.toml and
@@ -102,10 +103,7 @@ export function parseConfig(env: Bindings): Readonly<Config> {
   const result = configSchema.safeParse(input);
   if (!result.success) {
     const names = [...new Set(result.error.issues.map((issue) => String(issue.path[0])))];
-    throw new ApiError(
-      "internal",
-      `Service misconfigured: the variable ${names.join(", ")} is missing or malformed`,
-    );
+    throw new ApiError("internal", MESSAGES.misconfiguredVariables(names.join(", ")));
   }
   const config = Object.freeze(result.data);
   lastParsed = { vars, config };
@@ -122,7 +120,7 @@ export function stripeSecretKey(env: Bindings, livemode: boolean): string {
   if (!value || !pattern.test(value)) {
     throw new ApiError(
       "internal",
-      `Service misconfigured: the secret ${name} is missing or is not a ${livemode ? "live" : "test"}-mode Stripe key`,
+      MESSAGES.misconfiguredSecretKey(name, livemode ? "live" : "test"),
     );
   }
   return value;

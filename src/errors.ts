@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { MESSAGES } from "./messages.ts";
 
 /** The closed set of failures this API answers with, each with its one status. */
 const STATUS_BY_CODE = {
@@ -68,10 +69,10 @@ export function toApiError(err: unknown): ApiError {
     // Hono's own exceptions (malformed JSON, body limit) carry messages meant for callers.
     if (err.status === 413) return new ApiError("bad_request", "Request body is too large");
     const code = CODE_BY_STATUS[err.status] ?? (err.status < 500 ? "bad_request" : "internal");
-    const message = err.status < 500 && err.message ? err.message : "Internal error";
+    const message = err.status < 500 && err.message ? err.message : MESSAGES.internal;
     return new ApiError(code, message, { cause: err });
   }
-  return new ApiError("internal", "Internal error", { cause: err });
+  return new ApiError("internal", MESSAGES.internal, { cause: err });
 }
 
 /** The one renderer: every failure leaves the service through here, in the envelope. */

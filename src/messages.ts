@@ -1,8 +1,89 @@
 /**
- * The error texts of the API that the code and the OpenAPI document both use: each is written
- * here once. Texts that carry a value are functions of it.
+ * The error texts of the API, written once: the code throws them and the OpenAPI document's
+ * examples show them. Texts that carry a value are functions of it.
  */
+type Mode = "live" | "test";
+
+/** Why an access token did not verify: the end of "Access token is not valid: …". */
+export const TOKEN_REASONS = {
+  malformed: "it is not a well-formed JWT",
+  audienceNotUuid: "its audience (aud) must be the app's UUID",
+  audienceNotSingle: "its audience (aud) must be the app's UUID, and only that",
+  unknownApp: "it was not issued for a known app",
+  noTokens: "this app does not accept access tokens",
+  issuedInFuture: "it was issued in the future (iat)",
+  tenantNotUuid: (claim: string) => `its ${claim} claim must be a UUID`,
+  expired: "it has expired (exp)",
+  audience: "its audience (aud) is not this app (X-CLIENT-ID)",
+  issuer: "its issuer (iss) is not the app's issuer",
+  notYetValid: "it is not valid yet (nbf)",
+  noExpiry: "it has no expiry (exp)",
+  claim: (claim: string) => `its ${claim} claim is invalid`,
+  algorithm: "only RS256 tokens are accepted",
+  signature: "its signature does not verify",
+  unverified: "it could not be verified",
+} as const;
+
+/** What the service asked Stripe to do, in the words its errors use. */
+export interface StripeOperation {
+  /** The object of "Stripe refused …". */
+  what: string;
+  /** The verb phrase of "Stripe failed to …". */
+  doing: string;
+  /** What the caller can do after a failure that may pass. */
+  retry: string;
+}
+
+export const STRIPE_OPERATIONS = {
+  createCheckoutSession: {
+    what: "the checkout session",
+    doing: "create the checkout session",
+    retry: "retry the same request (same state)",
+  },
+  markCustomerReverseCharge: {
+    what: "the update of the tenant's Stripe customer (tax_exempt=reverse)",
+    doing: "update the tenant's Stripe customer (tax_exempt=reverse)",
+    retry: "retry the same request (same state)",
+  },
+} as const satisfies Record<string, StripeOperation>;
+
 export const MESSAGES = {
+  internal: "Internal error",
+  notFound: (method: string, path: string) => `No route for ${method} ${path}`,
+  methodNotAllowed: (method: string, allow: string) =>
+    `Method ${method} is not allowed here; use ${allow}`,
+  misconfiguredVariables: (names: string) =>
+    `Service misconfigured: the variable ${names} is missing or malformed`,
+  misconfiguredSecretKey: (name: string, mode: Mode) =>
+    `Service misconfigured: the secret ${name} is missing or is not a ${mode}-mode Stripe key`,
+
+  bodyTooLarge: (maxBytes: number) => `Request body is too large (at most ${maxBytes} bytes)`,
+  malformedJson: "Malformed JSON in request body",
+  unsupportedBodyType:
+    "Content-Type must be application/json (a JSON body labelled text/plain, or sent without a Content-Type, is read as JSON too)",
+
+  credentialsMissing: (tokens: boolean) =>
+    tokens
+      ? "Missing credentials: send an Authorization: Bearer access token, or X-API-KEY, X-API-KEY-TYPE and X-CLIENT-ID from your server"
+      : "Missing credentials: send X-API-KEY, X-API-KEY-TYPE and X-CLIENT-ID from your server",
+  credentialsBoth: "Send either an API key or an Authorization token, not both",
+  keyType: "X-API-KEY-TYPE must be read or write",
+  clientId: "X-CLIENT-ID must be the app's UUID",
+  keyMalformed: "X-API-KEY is not a well-formed API key",
+  keyInvalid: "X-API-KEY is not a valid API key for this X-CLIENT-ID and X-API-KEY-TYPE",
+  keyRevoked: "This API key has been revoked",
+  readKey: "A read API key may not do this; use a write API key",
+  keyFromBrowser:
+    "API keys must never be used from a browser (this request carries an Origin header); call this API from your server",
+  appDisabled: "This app is disabled",
+  bearerMalformed: "Authorization must be 'Bearer <access token>'",
+  tokenInvalid: (reason: string) => `Access token is not valid: ${reason}`,
+  tokenOnKeyRoute: "Access tokens may not call this route; use a write API key from your server",
+  originNotAllowed: "This browser origin is not allowed",
+  originNotAllowedForApp: "This browser origin is not allowed for this app",
+  rateLimited: (what: string, seconds: number) =>
+    `Too many ${what}; retry after ${seconds} seconds`,
+
   sofortDiscontinued:
     "paymentMethodType sofort is no longer available: Stripe discontinued SOFORT on 2025-03-31. Use card or sepa instead",
   liveNotEnabled:
@@ -16,8 +97,33 @@ export const MESSAGES = {
   stateBusy: "Another request with this state is still in progress; retry shortly",
   stateExpiredUnconfirmed:
     "The checkout of this state expired before Stripe confirmed it; use a new state for a new checkout",
-  setupNeedsCustomer: (mode: "live" | "test", hasTenant: boolean) =>
+  setupNeedsCustomer: (mode: Mode, hasTenant: boolean) =>
     `A setup checkout needs the tenant's Stripe customer from an earlier completed checkout in ${mode} mode, and ${hasTenant ? "this tenant has none yet" : "this request names no tenant"}`,
-  setupCustomerGone: (mode: "live" | "test") =>
+  setupCustomerGone: (mode: Mode) =>
     `A setup checkout needs the tenant's Stripe customer, and Stripe no longer has the one remembered in ${mode} mode (it was forgotten); complete a payment or subscription checkout first`,
+  checkoutNotFound: "No checkout session with this id",
+
+  stripeMalformed: (expected: string) => `Stripe answered with ${expected}`,
+  stripeTimeout: (retry: string) => `Stripe did not answer in time; ${retry}`,
+  stripeUnreachable: (retry: string) => `Could not reach Stripe; ${retry}`,
+  stripeInFlight: (what: string) =>
+    `Another request for ${what} is still in progress at Stripe; retry shortly`,
+  stripeKeyRefused: (mode: Mode) =>
+    `Stripe refused this service's ${mode}-mode API key; the operator must check it`,
+  stripeAccountRefused: (what: string, mode: Mode) =>
+    `Stripe refused access to ${what} for this app's ${mode}-mode account; the operator must check the app's Stripe account`,
+  stripeRateLimited: "Stripe is rate limiting requests; retry in a few seconds",
+  stripeUnavailable: (retry: string) => `Stripe is unavailable; ${retry} later`,
+  stripeRefused: (what: string, field: string | null, reason: string) =>
+    `Stripe refused ${what}${field ? ` (${field})` : ""}: ${reason}`,
+  stripeFailed: (doing: string, retry: string) => `Stripe failed to ${doing}; ${retry}`,
+
+  webhookSecretsMissing:
+    "Service misconfigured: the secrets STRIPE_WEBHOOK_SECRET_TEST and STRIPE_WEBHOOK_SECRET_LIVE are missing",
+  webhookSecretMissing: (name: string, mode: Mode) =>
+    `Service misconfigured: the secret ${name} is missing, so ${mode}-mode events cannot be verified`,
+  invalidSignature: "Invalid signature",
+  eventNotJson: "Malformed event: the signed body is not JSON",
+  eventNotStripe: "Malformed event: the signed body is not a Stripe event",
+  eventWithoutSession: "Malformed event: a checkout.session event without a session id",
 } as const;

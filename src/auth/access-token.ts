@@ -2,7 +2,9 @@ import { decodeJwt, importSPKI, errors as joseErrors, jwtVerify } from "jose";
 import * as z from "zod";
 import type { AppRecord } from "../apps/records.ts";
 import { findApp } from "../apps/store.ts";
+import { nowSeconds } from "../clock.ts";
 import { ApiError } from "../errors.ts";
+import { MESSAGES, TOKEN_REASONS } from "../messages.ts";
 
 /** Seconds of clock difference tolerated between the token's issuer and us. */
 export const CLOCK_SKEW_SECONDS = 30;
@@ -21,7 +23,7 @@ export interface VerifiedToken {
 const uuid = z.uuid().transform((value) => value.toLowerCase());
 
 function invalid(reason: string): ApiError {
-  return new ApiError("unauthorized", `Access token is not valid: ${reason}`);
+  return new ApiError("unauthorized", MESSAGES.tokenInvalid(reason));
 }
 
 /**
@@ -48,7 +50,7 @@ export function bearerToken(header: string): string {
   const scheme = match?.[1]?.toLowerCase();
   const token = match?.[2];
   if (scheme !== "bearer" || !token) {
-    throw new ApiError("unauthorized", "Authorization must be 'Bearer <access token>'");
+    throw new ApiError("unauthorized", MESSAGES.bearerMalformed);
   }
   return token;
 }
@@ -57,18 +59,18 @@ export function bearerToken(header: string): string {
 function claimedAppId(token: string, clientIdHeader: string | null): string {
   if (clientIdHeader !== null) {
     const clientId = uuid.safeParse(clientIdHeader);
-    if (!clientId.success) throw new ApiError("unauthorized", "X-CLIENT-ID must be the app's UUID");
+    if (!clientId.success) throw new ApiError("unauthorized", MESSAGES.clientId);
     return clientId.data;
   }
   let aud: unknown;
   try {
     aud = decodeJwt(token).aud;
   } catch {
-    throw invalid("it is not a well-formed JWT");
+    throw invalid(TOKEN_REASONS.malformed);
   }
   const single = singleAudience(aud);
   const appId = uuid.safeParse(single);
-  if (!appId.success) throw invalid("its audience (aud) must be the app's UUID");
+  if (!appId.success) throw invalid(TOKEN_REASONS.audienceNotUuid);
   return appId.data;
 }
 
@@ -88,8 +90,8 @@ export async function verifyAccessToken(kv: KVNamespace, headers: Headers): Prom
   const appId = claimedAppId(token, headers.get("X-CLIENT-ID"));
 
   const app = await findApp(kv, appId);
-  if (!app) throw invalid("it was not issued for a known app");
-  if (!app.publicKey || !app.tokenIssuer) throw invalid("this app does not accept access tokens");
+  if (!app) throw invalid(TOKEN_REASONS.unknownApp);
+  if (!app.publicKey || !app.tokenIssuer) throw invalid(TOKEN_REASONS.noTokens);
 
   let payload: Record<string, unknown>;
   try {
@@ -106,43 +108,42 @@ export async function verifyAccessToken(kv: KVNamespace, headers: Headers): Prom
   }
   // One rule with and without X-CLIENT-ID: jose accepts an array that merely includes the app.
   if (typeof singleAudience(payload.aud) !== "string") {
-    throw invalid("its audience (aud) must be the app's UUID, and only that");
+    throw invalid(TOKEN_REASONS.audienceNotSingle);
   }
   const iat = payload.iat;
-  if (typeof iat === "number" && iat > Date.now() / 1000 + CLOCK_SKEW_SECONDS)
-    throw invalid("it was issued in the future (iat)");
+  if (typeof iat === "number" && iat > nowSeconds() + CLOCK_SKEW_SECONDS)
+    throw invalid(TOKEN_REASONS.issuedInFuture);
 
   const tenant = payload[TENANT_CLAIM];
   const tenantId = tenant === undefined ? null : uuid.safeParse(tenant);
   if (tenantId !== null && !tenantId.success) {
-    throw invalid(`its ${TENANT_CLAIM} claim must be a UUID`);
+    throw invalid(TOKEN_REASONS.tenantNotUuid(TENANT_CLAIM));
   }
-  if (app.status !== "active") throw new ApiError("forbidden", "This app is disabled");
+  if (app.status !== "active") throw new ApiError("forbidden", MESSAGES.appDisabled);
   const subject = typeof payload.sub === "string" && payload.sub !== "" ? payload.sub : null;
   return { app, tenantId: tenantId?.data ?? null, subject };
 }
 
 /** Says which check failed, in words that help the token's issuer and reveal no key material. */
 function describeJoseError(err: unknown): string {
-  if (err instanceof joseErrors.JWTExpired) return "it has expired (exp)";
+  if (err instanceof joseErrors.JWTExpired) return TOKEN_REASONS.expired;
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
     switch (err.claim) {
       case "aud":
-        return "its audience (aud) is not this app (X-CLIENT-ID)";
+        return TOKEN_REASONS.audience;
       case "iss":
-        return "its issuer (iss) is not the app's issuer";
+        return TOKEN_REASONS.issuer;
       case "nbf":
-        return "it is not valid yet (nbf)";
+        return TOKEN_REASONS.notYetValid;
       case "exp":
-        return "it has no expiry (exp)";
+        return TOKEN_REASONS.noExpiry;
       default:
-        return `its ${err.claim} claim is invalid`;
+        return TOKEN_REASONS.claim(err.claim);
     }
   }
-  if (err instanceof joseErrors.JOSEAlgNotAllowed) return "only RS256 tokens are accepted";
-  if (err instanceof joseErrors.JWSSignatureVerificationFailed)
-    return "its signature does not verify";
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return TOKEN_REASONS.algorithm;
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return TOKEN_REASONS.signature;
   if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid)
-    return "it is not a well-formed JWT";
-  return "it could not be verified";
+    return TOKEN_REASONS.malformed;
+  return TOKEN_REASONS.unverified;
 }

@@ -4,12 +4,11 @@ import type { AppRecord, KeyRecord } from "../apps/records.ts";
 import { findApp, findKeyByDigest } from "../apps/store.ts";
 import { sha256Hex } from "../crypto.ts";
 import { ApiError } from "../errors.ts";
+import { MESSAGES } from "../messages.ts";
 
 /** The app id in its one canonical form (lower case), as it is stored. */
 const clientIdSchema = z.uuid().transform((value) => value.toLowerCase());
 const keyTypeHeaderSchema = z.enum(["read", "write"]);
-
-const INVALID_KEY = "X-API-KEY is not a valid API key for this X-CLIENT-ID and X-API-KEY-TYPE";
 
 export interface VerifiedApiKey {
   app: AppRecord;
@@ -25,19 +24,18 @@ export interface VerifiedApiKey {
 export async function verifyApiKey(kv: KVNamespace, headers: Headers): Promise<VerifiedApiKey> {
   const apiKey = headers.get("X-API-KEY") ?? "";
   const keyType = keyTypeHeaderSchema.safeParse(headers.get("X-API-KEY-TYPE"));
-  if (!keyType.success) throw new ApiError("unauthorized", "X-API-KEY-TYPE must be read or write");
+  if (!keyType.success) throw new ApiError("unauthorized", MESSAGES.keyType);
   const clientId = clientIdSchema.safeParse(headers.get("X-CLIENT-ID"));
-  if (!clientId.success) throw new ApiError("unauthorized", "X-CLIENT-ID must be the app's UUID");
-  if (!API_KEY_PATTERN.test(apiKey))
-    throw new ApiError("unauthorized", "X-API-KEY is not a well-formed API key");
+  if (!clientId.success) throw new ApiError("unauthorized", MESSAGES.clientId);
+  if (!API_KEY_PATTERN.test(apiKey)) throw new ApiError("unauthorized", MESSAGES.keyMalformed);
 
   const key = await findKeyByDigest(kv, await sha256Hex(apiKey));
   if (!key || key.appId !== clientId.data || key.type !== keyType.data) {
-    throw new ApiError("unauthorized", INVALID_KEY);
+    throw new ApiError("unauthorized", MESSAGES.keyInvalid);
   }
-  if (key.revokedAt !== null) throw new ApiError("unauthorized", "This API key has been revoked");
+  if (key.revokedAt !== null) throw new ApiError("unauthorized", MESSAGES.keyRevoked);
 
   const app = await findApp(kv, key.appId);
-  if (app?.status !== "active") throw new ApiError("forbidden", "This app is disabled");
+  if (app?.status !== "active") throw new ApiError("forbidden", MESSAGES.appDisabled);
   return { app, key };
 }

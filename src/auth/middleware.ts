@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { HonoEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
+import { MESSAGES } from "../messages.ts";
 import { noteFailedCredentials, refuseBlockedAddress } from "../middleware/rate-limit.ts";
 import { verifyAccessToken } from "./access-token.ts";
 import { verifyApiKey } from "./api-key.ts";
@@ -39,31 +40,20 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<HonoEnv> {
     const hasToken = headers.has("Authorization");
 
     if (hasApiKey && hasToken) {
-      throw new ApiError(
-        "unauthorized",
-        "Send either an API key or an Authorization token, not both",
-      );
+      throw new ApiError("unauthorized", MESSAGES.credentialsBoth);
     }
     if (!hasApiKey && !hasToken) {
-      throw new ApiError(
-        "unauthorized",
-        options.tokens
-          ? "Missing credentials: send an Authorization: Bearer access token, or X-API-KEY, X-API-KEY-TYPE and X-CLIENT-ID from your server"
-          : "Missing credentials: send X-API-KEY, X-API-KEY-TYPE and X-CLIENT-ID from your server",
-      );
+      throw new ApiError("unauthorized", MESSAGES.credentialsMissing(options.tokens));
     }
 
     if (hasToken) {
       if (!options.tokens) {
-        throw new ApiError(
-          "forbidden",
-          "Access tokens may not call this route; use a write API key from your server",
-        );
+        throw new ApiError("forbidden", MESSAGES.tokenOnKeyRoute);
       }
       const { app, tenantId, subject } = await verifyAccessToken(c.env.APPS, headers);
       const origin = headers.get("Origin");
       if (origin !== null && !app.allowedOrigins.includes(origin)) {
-        throw new ApiError("forbidden", "This browser origin is not allowed for this app");
+        throw new ApiError("forbidden", MESSAGES.originNotAllowedForApp);
       }
       c.set("app", app);
       c.set("credential", { kind: "access_token", tenantId, subject });
@@ -71,14 +61,11 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<HonoEnv> {
     }
 
     if (headers.has("Origin")) {
-      throw new ApiError(
-        "forbidden",
-        "API keys must never be used from a browser (this request carries an Origin header); call this API from your server",
-      );
+      throw new ApiError("forbidden", MESSAGES.keyFromBrowser);
     }
     const { app, key } = await verifyApiKey(c.env.APPS, headers);
     if (options.write && key.type !== "write") {
-      throw new ApiError("forbidden", "A read API key may not do this; use a write API key");
+      throw new ApiError("forbidden", MESSAGES.readKey);
     }
     c.set("app", app);
     c.set("credential", { kind: "api_key", keyId: key.id, keyType: key.type });

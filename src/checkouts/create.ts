@@ -258,6 +258,6 @@ async function recordSession(
     record.livemode,
     record.stateDigest,
   );
-  if (!current || current.status === "pending") throw new ApiError("internal", "Internal error");
+  if (!current || current.status === "pending") throw new ApiError("internal", MESSAGES.internal);
   return settledView(deps, current);
 }

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { isKnownBrowserOrigin } from "../apps/store.ts";
 import type { HonoEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
+import { MESSAGES } from "../messages.ts";
 
 const ALLOWED_METHODS = "GET, POST, OPTIONS";
 const ALLOWED_HEADERS = "Authorization, Content-Type, X-CLIENT-ID, X-Request-Id";
@@ -33,8 +34,7 @@ export const browserCors: MiddlewareHandler<HonoEnv> = async function browserCor
   const known = origin !== null && (await isKnownBrowserOrigin(c.env.APPS, origin));
 
   if (c.req.method === "OPTIONS") {
-    if (!known || origin === null)
-      throw new ApiError("forbidden", "This browser origin is not allowed");
+    if (!known || origin === null) throw new ApiError("forbidden", MESSAGES.originNotAllowed);
     c.header("Access-Control-Allow-Origin", origin);
     c.header("Access-Control-Allow-Methods", ALLOWED_METHODS);
     c.header("Access-Control-Allow-Headers", ALLOWED_HEADERS);

@@ -1,5 +1,6 @@
 import { bodyLimit } from "hono/body-limit";
 import { ApiError } from "../errors.ts";
+import { MESSAGES } from "../messages.ts";
 
 /** Request bodies of the JSON API are small; anything larger is refused before it is read. */
 export const MAX_BODY_BYTES = 8 * 1024;
@@ -10,7 +11,7 @@ export function limitBodyTo(maxBytes: number) {
   return bodyLimit({
     maxSize: maxBytes,
     onError: () => {
-      throw new ApiError("bad_request", `Request body is too large (at most ${maxBytes} bytes)`);
+      throw new ApiError("bad_request", MESSAGES.bodyTooLarge(maxBytes));
     },
   });
 }

@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import type { HonoEnv } from "../env.ts";
 import { ApiError, renderError } from "../errors.ts";
+import { MESSAGES } from "../messages.ts";
 
 /**
  * 405 with `Allow` derived from the app's own routes (Hono's method-not-allowed), in the
@@ -16,13 +17,9 @@ export function answerMethodNotAllowed(app: Hono<HonoEnv>) {
       const allow = methods.filter((method) => method !== "HEAD").join(", ");
       return renderError(
         c,
-        new ApiError(
-          "method_not_allowed",
-          `Method ${c.req.method} is not allowed here; use ${allow}`,
-          {
-            headers: { Allow: allow },
-          },
-        ),
+        new ApiError("method_not_allowed", MESSAGES.methodNotAllowed(c.req.method, allow), {
+          headers: { Allow: allow },
+        }),
       );
     },
   });

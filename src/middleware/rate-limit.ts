@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { sha256Hex } from "../crypto.ts";
 import type { HonoEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
+import { MESSAGES } from "../messages.ts";
 
 /** The window of the Cloudflare rate limiting bindings (wrangler.toml, `period`), in seconds. */
 const PERIOD_SECONDS = 60;
@@ -38,7 +39,7 @@ export function clientAddress(c: Context<HonoEnv>): string {
 }
 
 function rateLimited(what: string): ApiError {
-  return new ApiError("rate_limited", `Too many ${what}; retry after ${PERIOD_SECONDS} seconds`, {
+  return new ApiError("rate_limited", MESSAGES.rateLimited(what, PERIOD_SECONDS), {
     headers: { "Retry-After": String(PERIOD_SECONDS) },
   });
 }
@@ -56,7 +57,7 @@ export const limitCreatesPerCredential: MiddlewareHandler<HonoEnv> =
   async function limitCreatesPerCredential(c, next) {
     const credential = c.get("credential");
     const app = c.get("app");
-    if (!credential || !app) throw new ApiError("internal", "Internal error");
+    if (!credential || !app) throw new ApiError("internal", MESSAGES.internal);
     // A token's bucket is its app, tenant and subject: one signed-in user cannot use up another's.
     const key =
       credential.kind === "api_key"

@@ -3,6 +3,7 @@ import type { ValidationTargets } from "hono";
 import { validator } from "hono/validator";
 import type * as z from "zod";
 import { ApiError } from "../errors.ts";
+import { MESSAGES } from "../messages.ts";
 
 /** Joins zod's issues into one sentence that names each wrong field (bounded: the body has ten). */
 export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
@@ -19,9 +20,6 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
     if (!result.success) throw new ApiError("bad_request", describeIssues(result.error.issues));
   });
 }
-
-export const UNSUPPORTED_BODY_TYPE =
-  "Content-Type must be application/json (a JSON body labelled text/plain, or sent without a Content-Type, is read as JSON too)";
 
 type BodyLabel = "json" | "plain" | "other";
 
@@ -51,13 +49,14 @@ function bodyLabel(contentType: string | undefined): BodyLabel {
 export function validateJsonBody<T extends z.ZodType>(schema: T) {
   return validator("json", async (parsedByHono, c): Promise<z.output<T>> => {
     const label = bodyLabel(c.req.header("Content-Type"));
-    if (label === "other") throw new ApiError("unsupported_media_type", UNSUPPORTED_BODY_TYPE);
+    if (label === "other")
+      throw new ApiError("unsupported_media_type", MESSAGES.unsupportedBodyType);
     let body: unknown = parsedByHono;
     if (label === "plain") {
       try {
         body = JSON.parse(await c.req.text());
       } catch {
-        throw new ApiError("bad_request", "Malformed JSON in request body");
+        throw new ApiError("bad_request", MESSAGES.malformedJson);
       }
     }
     const result = await schema.safeParseAsync(body);

@@ -6,6 +6,7 @@ import { nowSeconds } from "../clock.ts";
 import { findCheckoutBySessionId } from "../db/checkouts.ts";
 import type { HonoEnv } from "../env.ts";
 import { ApiError, successEnvelope } from "../errors.ts";
+import { MESSAGES } from "../messages.ts";
 import { limitBody } from "../middleware/limit-body.ts";
 import { limitCreatesPerAddress, limitCreatesPerCredential } from "../middleware/rate-limit.ts";
 import { validate, validateJsonBody } from "../middleware/validation.ts";
@@ -78,7 +79,7 @@ export const checkoutSessionRoutes = new Hono<HonoEnv>()
       // A token sees only its own tenant's checkouts; whatever it may not see does not exist.
       const visible =
         record && (credential.kind === "api_key" || record.tenantId === credential.tenantId);
-      if (!visible) throw new ApiError("not_found", "No checkout session with this id");
+      if (!visible) throw new ApiError("not_found", MESSAGES.checkoutNotFound);
       const stripeSessionId = c.req.valid("param").id;
       const checkout = toCheckoutDetails(
         { ...record, stripeSessionId },

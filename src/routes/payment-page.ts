@@ -1,14 +1,14 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { languageDetector } from "hono/language";
-import { CHECKOUT_HASH_PATTERN } from "../checkouts/hash.ts";
 import { nowSeconds } from "../clock.ts";
 import { constantTimeEqual, sha256Hex } from "../crypto.ts";
 import { findCheckoutByHash, markCheckoutOpened } from "../db/checkouts.ts";
 import type { HonoEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
+import { MESSAGES } from "../messages.ts";
 import { LANGUAGES, type Language, type PageKind } from "../pages/messages.ts";
 import { pageContentSecurityPolicy, renderPage } from "../pages/render.ts";
-import { STATE_PATTERN } from "../schemas/checkout.ts";
+import { CHECKOUT_HASH_PATTERN, STATE_PATTERN } from "../schemas/checkout.ts";
 
 /** Compared against when there is no record, so that both paths do the same work. */
 const DUMMY_DIGEST = "0".repeat(64);
@@ -60,7 +60,7 @@ function page(c: Context<PageEnv>, kind: PageKind, status: 403 | 404 | 410 | 500
 function stripeLocation(stripeUrl: string): string {
   const protocol = URL.canParse(stripeUrl) ? new URL(stripeUrl).protocol : null;
   if (protocol !== "https:" && protocol !== "http:") {
-    throw new ApiError("internal", "Internal error", {
+    throw new ApiError("internal", MESSAGES.internal, {
       cause: new Error("The recorded Stripe URL is not an http(s) URL"),
     });
   }

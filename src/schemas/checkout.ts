@@ -1,6 +1,9 @@
 import * as z from "zod";
 import { STRIPE_ALLOWED_COUNTRIES } from "./countries.ts";
 
+/** A checkout's hash: 32 URL-safe characters (24 random bytes, base64url). */
+export const CHECKOUT_HASH_PATTERN = /^[A-Za-z0-9_-]{32}$/;
+
 /** 64 characters that are safe in a query string without encoding. */
 export const STATE_PATTERN = /^[A-Za-z0-9\-_.~]{64}$/;
 

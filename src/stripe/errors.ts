@@ -1,5 +1,6 @@
 import Stripe from "stripe";
 import { ApiError } from "../errors.ts";
+import { MESSAGES, type StripeOperation as Operation, STRIPE_OPERATIONS } from "../messages.ts";
 import { MalformedStripeResponse } from "./client.ts";
 
 /** Stripe's parameter names mapped back to the fields of our request body. */
@@ -14,30 +15,19 @@ const FIELD_BY_STRIPE_PARAM: Record<string, string> = {
   mode: "mode",
 };
 
-/** What the service asked Stripe to do, in the words its errors use. */
-export interface StripeOperation {
-  /** The object of "Stripe refused …". */
-  what: string;
-  /** The verb phrase of "Stripe failed to …". */
-  doing: string;
-  /** What the caller can do after a failure that may pass. */
-  retry: string;
-  /** Stripe's parameter names as the fields of our request body, where the caller sent them. */
+/** An operation, and where the caller sent the parameters: Stripe's names as our body's fields. */
+export interface StripeOperation extends Operation {
   fields?: Record<string, string>;
 }
 
+/** Creating a session: Stripe's refusals name the field of our body that caused them. */
 export const CREATE_CHECKOUT_SESSION: StripeOperation = {
-  what: "the checkout session",
-  doing: "create the checkout session",
-  retry: "retry the same request (same state)",
+  ...STRIPE_OPERATIONS.createCheckoutSession,
   fields: FIELD_BY_STRIPE_PARAM,
 };
 
-export const MARK_CUSTOMER_REVERSE_CHARGE: StripeOperation = {
-  what: "the update of the tenant's Stripe customer (tax_exempt=reverse)",
-  doing: "update the tenant's Stripe customer (tax_exempt=reverse)",
-  retry: "retry the same request (same state)",
-};
+export const MARK_CUSTOMER_REVERSE_CHARGE: StripeOperation =
+  STRIPE_OPERATIONS.markCustomerReverseCharge;
 
 /** Stripe answered that the object does not exist (a deleted customer, an unknown id). */
 export function isResourceMissing(err: unknown, param?: string): boolean {
@@ -61,54 +51,46 @@ export function toStripeApiError(
 ): ApiError {
   const mode = livemode ? "live" : "test";
   if (err instanceof MalformedStripeResponse) {
-    return new ApiError("stripe_failed", `Stripe answered with ${err.expected}`, { cause: err });
+    return new ApiError("stripe_failed", MESSAGES.stripeMalformed(err.expected), { cause: err });
   }
   if (!(err instanceof Stripe.errors.StripeError)) {
-    return new ApiError("internal", "Internal error", { cause: err });
+    return new ApiError("internal", MESSAGES.internal, { cause: err });
   }
   if (err instanceof Stripe.errors.StripeConnectionError) {
     const timedOut = (err.detail as { code?: string } | undefined)?.code === "ETIMEDOUT";
     return timedOut
-      ? new ApiError("stripe_timeout", `Stripe did not answer in time; ${op.retry}`, { cause: err })
-      : new ApiError("stripe_failed", `Could not reach Stripe; ${op.retry}`, { cause: err });
+      ? new ApiError("stripe_timeout", MESSAGES.stripeTimeout(op.retry), { cause: err })
+      : new ApiError("stripe_failed", MESSAGES.stripeUnreachable(op.retry), { cause: err });
   }
   // A 409 is a request with this key still executing at Stripe: it will pass. (The SDK makes it
   // a StripeAPIError, not an idempotency error; only 400 and 404 carry that class.)
   if (err.statusCode === 409) {
-    return new ApiError(
-      "stripe_unavailable",
-      `Another request for ${op.what} is still in progress at Stripe; retry shortly`,
-      { cause: err, headers: { "Retry-After": "1" } },
-    );
+    return new ApiError("stripe_unavailable", MESSAGES.stripeInFlight(op.what), {
+      cause: err,
+      headers: { "Retry-After": "1" },
+    });
   }
   if (err instanceof Stripe.errors.StripeIdempotencyError) {
     // Every key is derived from the parameters it carries, so this is our fault, not the caller's.
-    return new ApiError("internal", "Internal error", { cause: err });
+    return new ApiError("internal", MESSAGES.internal, { cause: err });
   }
   if (err instanceof Stripe.errors.StripeAuthenticationError) {
-    return new ApiError(
-      "stripe_failed",
-      `Stripe refused this service's ${mode}-mode API key; the operator must check it`,
-      { cause: err },
-    );
+    return new ApiError("stripe_failed", MESSAGES.stripeKeyRefused(mode), { cause: err });
   }
   if (err instanceof Stripe.errors.StripePermissionError) {
-    return new ApiError(
-      "stripe_failed",
-      `Stripe refused access to ${op.what} for this app's ${mode}-mode account; the operator must check the app's Stripe account`,
-      { cause: err },
-    );
+    return new ApiError("stripe_failed", MESSAGES.stripeAccountRefused(op.what, mode), {
+      cause: err,
+    });
   }
   if (err instanceof Stripe.errors.StripeRateLimitError) {
-    return new ApiError(
-      "stripe_unavailable",
-      "Stripe is rate limiting requests; retry in a few seconds",
-      { cause: err, headers: { "Retry-After": "2" } },
-    );
+    return new ApiError("stripe_unavailable", MESSAGES.stripeRateLimited, {
+      cause: err,
+      headers: { "Retry-After": "2" },
+    });
   }
   const status = err.statusCode ?? 0;
   if (status === 503) {
-    return new ApiError("stripe_unavailable", `Stripe is unavailable; ${op.retry} later`, {
+    return new ApiError("stripe_unavailable", MESSAGES.stripeUnavailable(op.retry), {
       cause: err,
     });
   }
@@ -119,11 +101,11 @@ export function toStripeApiError(
         : null;
     return new ApiError(
       "bad_request",
-      `Stripe refused ${op.what}${field ? ` (${field})` : ""}: ${err.message || "invalid request"}`,
+      MESSAGES.stripeRefused(op.what, field, err.message || "invalid request"),
       { cause: err },
     );
   }
-  return new ApiError("stripe_failed", `Stripe failed to ${op.doing}; ${op.retry}`, {
+  return new ApiError("stripe_failed", MESSAGES.stripeFailed(op.doing, op.retry), {
     cause: err,
   });
 }

@@ -1,6 +1,7 @@
 import Stripe from "stripe";
 import * as z from "zod";
 import { ApiError } from "../errors.ts";
+import { MESSAGES } from "../messages.ts";
 
 /** Stripe's own default: a signature older than five minutes is refused (replay protection). */
 const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -39,7 +40,7 @@ function claimedMode(payload: string): "test" | "live" | null {
 /**
  * Verifies the raw body against the test and the live signing secret (Stripe's SDK, Web
  * Crypto). The event must also claim the mode of the secret that signed it. Any signature
- * failure is the same "Invalid signature": the caller learns nothing about which check failed.
+ * failure is the same MESSAGES.invalidSignature: the caller learns nothing about which check failed.
  * A body that claims a mode whose secret is not configured is our fault (500 naming the secret,
  * so Stripe keeps redelivering until the operator sets it). A signed body that is not a JSON
  * event is 400, and nothing of it is logged or echoed.
@@ -57,10 +58,7 @@ export async function verifyStripeEvent(
       typeof c.secret === "string" && c.secret.length > 0,
   );
   if (candidates.length === 0) {
-    throw new ApiError(
-      "internal",
-      `Service misconfigured: the secrets ${SECRET_NAME.test} and ${SECRET_NAME.live} are missing`,
-    );
+    throw new ApiError("internal", MESSAGES.webhookSecretsMissing);
   }
   if (signatureHeader) {
     for (const { secret, livemode } of candidates) {
@@ -77,20 +75,17 @@ export async function verifyStripeEvent(
         if (err instanceof Stripe.errors.StripeSignatureVerificationError) continue;
         // The signature verified, so the SDK failed on the body itself: it is not JSON. The
         // cause is dropped on purpose: its message quotes the body.
-        throw new ApiError("bad_request", "Malformed event: the signed body is not JSON");
+        throw new ApiError("bad_request", MESSAGES.eventNotJson);
       }
       if (!eventShape.safeParse(event).success) {
-        throw new ApiError("bad_request", "Malformed event: the signed body is not a Stripe event");
+        throw new ApiError("bad_request", MESSAGES.eventNotStripe);
       }
       if (event.livemode === livemode) return event;
     }
   }
   const claimed = claimedMode(payload);
   if (claimed && !candidates.some((c) => c.livemode === (claimed === "live"))) {
-    throw new ApiError(
-      "internal",
-      `Service misconfigured: the secret ${SECRET_NAME[claimed]} is missing, so ${claimed}-mode events cannot be verified`,
-    );
+    throw new ApiError("internal", MESSAGES.webhookSecretMissing(SECRET_NAME[claimed], claimed));
   }
-  throw new ApiError("bad_request", "Invalid signature");
+  throw new ApiError("bad_request", MESSAGES.invalidSignature);
 }

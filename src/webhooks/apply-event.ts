@@ -9,6 +9,7 @@ import {
 } from "../db/checkout-events.ts";
 import { applyEventOnce, hasProcessedEvent } from "../db/events.ts";
 import { ApiError } from "../errors.ts";
+import { MESSAGES } from "../messages.ts";
 
 export type EventOutcome = "applied" | "duplicate" | "ignored" | "unmatched";
 
@@ -46,10 +47,7 @@ export async function applyStripeEvent(
 
   const session = event.data.object as Stripe.Checkout.Session;
   if (typeof session.id !== "string" || !session.id) {
-    throw new ApiError(
-      "bad_request",
-      "Malformed event: a checkout.session event without a session id",
-    );
+    throw new ApiError("bad_request", MESSAGES.eventWithoutSession);
   }
   const now = deps.now();
   const match: EventMatch = {
