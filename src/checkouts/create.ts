@@ -13,6 +13,7 @@ import type { Config } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { MESSAGES } from "../messages.ts";
 import type { CreateCheckoutBody } from "../schemas/checkout.ts";
+import type { CheckoutView } from "../schemas/responses.ts";
 import type { CreatedSession, StripeGateway } from "../stripe/client.ts";
 import {
   CREATE_CHECKOUT_SESSION,
@@ -25,7 +26,7 @@ import { idempotencyKey } from "../stripe/idempotency.ts";
 import { buildCheckoutSessionParams } from "../stripe/params.ts";
 import { claimCheckout } from "./claim.ts";
 import { markCustomerReverseCharge } from "./tax-exempt.ts";
-import { type CheckoutView, toCheckoutView } from "./view.ts";
+import { toCheckoutView } from "./view.ts";
 
 export interface CreateCheckoutDeps {
   db: D1Database;

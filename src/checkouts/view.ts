@@ -1,5 +1,6 @@
-import type { CheckoutRecord, TaxExemptStatus } from "../db/checkout-rows.ts";
+import type { CheckoutRecord } from "../db/checkout-rows.ts";
 import type { Config } from "../env.ts";
+import type { CheckoutDetails, CheckoutView } from "../schemas/responses.ts";
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 const isoOrNull = (seconds: number | null) => (seconds === null ? null : iso(seconds));
@@ -12,17 +13,6 @@ function effectiveStatus(record: CheckoutRecord, nowSeconds: number): CheckoutRe
 const paymentPage = (record: CheckoutRecord, config: Config) => ({
   url: `${config.PUBLIC_BASE_URL}/checkout/${record.hash}`,
 });
-
-export interface CheckoutView {
-  id: string;
-  hash: string;
-  nextAction: { url: string };
-  status: CheckoutRecord["status"];
-  mode: CheckoutRecord["mode"];
-  livemode: boolean;
-  tenantId: string | null;
-  expiresAt: string;
-}
 
 /**
  * The create route's `data.checkout`; `id` is the Stripe Checkout Session id, so only a record
@@ -43,24 +33,6 @@ export function toCheckoutView(
     tenantId: record.tenantId,
     expiresAt: iso(record.expiresAt),
   };
-}
-
-export interface CheckoutDetails {
-  id: string;
-  hash: string;
-  status: CheckoutRecord["status"];
-  paymentStatus: string | null;
-  mode: CheckoutRecord["mode"];
-  livemode: boolean;
-  tenantId: string | null;
-  createdAt: string;
-  expiresAt: string;
-  openedAt: string | null;
-  completedAt: string | null;
-  /** Only while the checkout can still be paid. */
-  nextAction: { url: string } | null;
-  /** Reverse charge: marking the customer tax-exempt `reverse` at Stripe, after the completion. */
-  customerTaxExempt: { status: TaxExemptStatus; error: string | null } | null;
 }
 
 /** The read route's `data.checkout`: the stored record, never the state or Stripe's own URL. */

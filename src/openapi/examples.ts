@@ -1,6 +1,6 @@
-import type { CheckoutDetails, CheckoutView } from "../checkouts/view.ts";
 import { successEnvelope } from "../errors.ts";
 import type { CreateCheckoutBody } from "../schemas/checkout.ts";
+import type { CheckoutDetails, CheckoutView } from "../schemas/responses.ts";
 import type { ExampleObject } from "./types.ts";
 
 /*

@@ -21,7 +21,7 @@ export interface PageMessage {
   todo: string;
 }
 
-export const MESSAGES: Record<PageKind, Record<Language, PageMessage>> = {
+export const PAGE_TEXTS: Record<PageKind, Record<Language, PageMessage>> = {
   incomplete: {
     en: {
       title: "This link is incomplete",

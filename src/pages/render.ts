@@ -1,6 +1,6 @@
 import { strictStylePolicy } from "./csp.ts";
 import { escapeHtml } from "./escape.ts";
-import { type Language, MESSAGES, type PageKind } from "./messages.ts";
+import { type Language, PAGE_TEXTS, type PageKind } from "./messages.ts";
 
 /** The page's only style; the CSP allows exactly this text by its hash. */
 export const PAGE_STYLE =
@@ -21,7 +21,7 @@ export function pageContentSecurityPolicy(): Promise<string> {
  * (hash, state, headers) ever appears in it.
  */
 export function renderPage(kind: PageKind, language: Language): string {
-  const message = MESSAGES[kind][language];
+  const message = PAGE_TEXTS[kind][language];
   return `<!doctype html>
 <html lang="${language}">
 <head>

@@ -3,11 +3,12 @@ import { nowSeconds } from "../clock.ts";
 import type { HonoEnv } from "../env.ts";
 import { successEnvelope } from "../errors.ts";
 import { limitBodyTo, MAX_WEBHOOK_BYTES } from "../middleware/limit-body.ts";
+import type { EventOutcome } from "../schemas/responses.ts";
 import { stripeGatewaysFor } from "../stripe/client.ts";
 import { verifyStripeEvent } from "../stripe/webhooks.ts";
-import { applyStripeEvent, type EventOutcome } from "../webhooks/apply-event.ts";
+import { applyStripeEvent } from "../webhooks/apply-event.ts";
 
-const MESSAGES: Record<EventOutcome, string> = {
+const OUTCOME_MESSAGES: Record<EventOutcome, string> = {
   applied: "Event processed",
   duplicate: "Event already processed",
   ignored: "Event type ignored",
@@ -32,7 +33,7 @@ export const webhookRoutes = new Hono<HonoEnv>().post(
     // failure is on the record, and the cron tries again).
     if (after) c.executionCtx.waitUntil(after().catch(logFollowUpFailure));
     return c.json(
-      successEnvelope(MESSAGES[outcome], { received: true, eventId: event.id, outcome }),
+      successEnvelope(OUTCOME_MESSAGES[outcome], { received: true, eventId: event.id, outcome }),
       200,
     );
   },

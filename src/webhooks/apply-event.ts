@@ -10,8 +10,7 @@ import {
 import { applyEventOnce, hasProcessedEvent } from "../db/events.ts";
 import { ApiError } from "../errors.ts";
 import { MESSAGES } from "../messages.ts";
-
-export type EventOutcome = "applied" | "duplicate" | "ignored" | "unmatched";
+import type { EventOutcome } from "../schemas/responses.ts";
 
 export type ApplyEventDeps = FollowUpDeps;
 
