@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { LocalStack } from "../scripts/lib/local-stack.ts";
+import { exampleCreateBody } from "../src/schemas/example-body.ts";
 import type { CpuReading } from "./cpu.ts";
 
 export interface Sample {
@@ -172,19 +173,7 @@ export function benchRequests(
     ...databaseHeaders,
   };
   const digest = createHash("sha256").update(stack.writeKey).digest("hex");
-  const body = (state: string) =>
-    JSON.stringify({
-      price: "price_eur_once",
-      quantity: 1,
-      taxRate: "txr_vat_de_19",
-      allowedCountry: "DE",
-      paymentMethodType: "card",
-      billingAddressCollection: true,
-      mode: "payment",
-      isReverseCharge: false,
-      test: true,
-      state,
-    });
+  const body = (state: string) => JSON.stringify(exampleCreateBody(state));
   const pages: string[] = [];
   const create: Send = async () => {
     const state = randomBytes(32).toString("hex");

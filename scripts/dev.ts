@@ -21,6 +21,7 @@ import { createApp, showApp } from "../cli/apps.ts";
 import type { Deps } from "../cli/deps.ts";
 import { createKey } from "../cli/keys.ts";
 import { withPlatform } from "../cli/platform.ts";
+import { exampleCreateBody } from "../src/schemas/example-body.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const wranglerJs = path.join(root, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -158,8 +159,12 @@ async function demoToken(c: DemoCredentials): Promise<{ token: string; tenantId:
 }
 
 function printUsage(c: DemoCredentials, demo: { token: string; tenantId: string }): void {
-  const body = (mode: string, price: string) =>
-    `{"price":"${price}","quantity":1,"taxRate":"txr_vat_de_19","allowedCountry":"DE","paymentMethodType":"card","billingAddressCollection":true,"mode":"${mode}","isReverseCharge":false,"test":true,"state":"'"$STATE"'"}`;
+  // The API's example body, with the shell's $STATE spliced in (the body sits in single quotes).
+  const body = (mode: "payment" | "subscription", price: string) =>
+    JSON.stringify(exampleCreateBody("STATE", { mode, price })).replace(
+      '"state":"STATE"',
+      `"state":"'"$STATE"'"`,
+    );
   const headers = `-H 'Content-Type: application/json' -H 'X-API-KEY: ${c.writeKey}' -H 'X-API-KEY-TYPE: write' -H 'X-CLIENT-ID: ${c.appId}'`;
   process.stdout.write(`
 ────────────────────────────────────────────────────────────────────────────

@@ -1,5 +1,6 @@
 import { successEnvelope } from "../errors.ts";
 import type { CreateCheckoutBody } from "../schemas/checkout.ts";
+import { exampleCreateBody } from "../schemas/example-body.ts";
 import type { CheckoutDetails, CheckoutView } from "../schemas/responses.ts";
 import type { ExampleObject } from "./types.ts";
 
@@ -21,18 +22,7 @@ export const CREATE_CHECKOUT_EXAMPLES = {
   payment: example<ExampleBody>(
     "One-time payment by card (test mode)",
     "A one-time payment: one line item with VAT, the billing address required, an invoice created.",
-    {
-      price: "price_eur_once",
-      quantity: 1,
-      taxRate: "txr_vat_de_19",
-      allowedCountry: "DE",
-      paymentMethodType: "card",
-      billingAddressCollection: true,
-      mode: "payment",
-      isReverseCharge: false,
-      test: true,
-      state: "pay-7Jc2QxV0nWm4Rk8ZsT1bYhL6uE3dFg9A.oPiNq5MtXvB0aC2eK7rS4wD8y~z",
-    },
+    exampleCreateBody("pay-7Jc2QxV0nWm4Rk8ZsT1bYhL6uE3dFg9A.oPiNq5MtXvB0aC2eK7rS4wD8y~z"),
   ),
   subscription: example<ExampleBody>(
     "Monthly subscription by SEPA Direct Debit, EU reverse charge (test mode)",

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../../scripts/lib/local-stack.ts";
+import { exampleCreateBody } from "../../src/schemas/example-body.ts";
 import { haveBrowser, launchBrowser } from "./browser.ts";
 
 let stack: LocalStack;
@@ -39,19 +40,7 @@ function postCreate(
       "X-API-KEY-TYPE": "write",
       "X-CLIENT-ID": stack.appId,
     },
-    body: JSON.stringify({
-      price: "price_eur_once",
-      quantity: 2,
-      taxRate: "txr_vat_de_19",
-      allowedCountry: "DE",
-      paymentMethodType: "card",
-      billingAddressCollection: true,
-      mode: "payment",
-      isReverseCharge: false,
-      test: true,
-      state,
-      ...body,
-    }),
+    body: JSON.stringify({ ...exampleCreateBody(state, { quantity: 2 }), ...body }),
   });
 }
 

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SCALAR_BUNDLE_SOURCE } from "../../scripts/docs-assets.ts";
 import { type LocalStack, repoRoot, startLocalStack } from "../../scripts/lib/local-stack.ts";
 import { SCALAR_BUNDLE_PATH } from "../../src/openapi/docs-page.ts";
+import { exampleCreateBody } from "../../src/schemas/example-body.ts";
 import { haveBrowser, launchBrowser } from "./browser.ts";
 
 const SCREENSHOT = path.join(repoRoot, "test-results", "docs-scalar.png");
@@ -83,18 +84,7 @@ describe.skipIf(!haveBrowser)("the /docs API reference in Chromium", () => {
     await section.getByRole("button", { name: /^Test Request/ }).click();
     const dialog = page.getByRole("dialog");
     const state = randomBytes(32).toString("hex");
-    const body = {
-      price: "price_eur_once",
-      quantity: 1,
-      taxRate: "txr_vat_de_19",
-      allowedCountry: "DE",
-      paymentMethodType: "card",
-      billingAddressCollection: true,
-      mode: "payment",
-      isReverseCharge: false,
-      test: true,
-      state,
-    };
+    const body = exampleCreateBody(state);
     await dialog.locator('.cm-content[data-language="json"]').fill(JSON.stringify(body, null, 2));
 
     // The API key scheme comes first: X-API-KEY, X-API-KEY-TYPE, X-CLIENT-ID. From a browser

@@ -1,4 +1,5 @@
 import { env, exports } from "cloudflare:workers";
+import { exampleCreateBody } from "../../../src/schemas/example-body.ts";
 
 export interface EnvelopeBody {
   success: boolean;
@@ -40,20 +41,9 @@ export function postJson(
   });
 }
 
+/** The API's example body (src/schemas/example-body.ts); overrides may make it invalid on purpose. */
 export function validBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    price: "price_eur_once",
-    taxRate: "txr_vat_de_19",
-    allowedCountry: "DE",
-    paymentMethodType: "card",
-    billingAddressCollection: true,
-    mode: "payment",
-    quantity: 1,
-    isReverseCharge: false,
-    test: true,
-    state: "s".repeat(64),
-    ...overrides,
-  };
+  return { ...exampleCreateBody("s".repeat(64)), ...overrides };
 }
 
 export interface CheckoutRow {
