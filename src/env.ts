@@ -16,12 +16,20 @@ export type Credential =
 
 export interface Variables {
   requestId: string;
+  /** Set for the JSON API by src/middleware/config.ts. */
+  config: Config;
+  /** Known once authenticate ran; the request log reads it where it is. */
   app?: AppRecord;
   credential?: Credential;
-  config: Config;
 }
 
 export type HonoEnv = { Bindings: Bindings; Variables: Variables };
+
+/** After authenticate (src/auth/middleware.ts): the caller's app and credential are known. */
+export type AuthenticatedEnv = {
+  Bindings: Bindings;
+  Variables: Variables & { app: AppRecord; credential: Credential };
+};
 
 /** Hosts that never leave the machine: plain http is allowed only to these. */
 export const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"] as const;

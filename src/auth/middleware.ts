@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { HonoEnv } from "../env.ts";
+import type { AuthenticatedEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { MESSAGES } from "../messages.ts";
 import { noteFailedCredentials, refuseBlockedAddress } from "../middleware/rate-limit.ts";
@@ -17,7 +17,7 @@ export interface AuthOptions {
  * Checks the caller's credentials and puts the app and credential on the context. Options are
  * checked here, once, when the route is built.
  */
-export function authenticate(options: AuthOptions): MiddlewareHandler<HonoEnv> {
+export function authenticate(options: AuthOptions): MiddlewareHandler<AuthenticatedEnv> {
   if (typeof options.write !== "boolean" || typeof options.tokens !== "boolean") {
     throw new TypeError("authenticate: write and tokens must be booleans");
   }
@@ -34,7 +34,7 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<HonoEnv> {
     await next();
   };
 
-  async function checkCredentials(c: Context<HonoEnv>): Promise<void> {
+  async function checkCredentials(c: Context<AuthenticatedEnv>): Promise<void> {
     const headers = c.req.raw.headers;
     const hasApiKey = headers.has("X-API-KEY");
     const hasToken = headers.has("Authorization");

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { sha256Hex } from "../crypto.ts";
-import type { HonoEnv } from "../env.ts";
+import type { AuthenticatedEnv, HonoEnv } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { MESSAGES } from "../messages.ts";
 
@@ -31,7 +31,7 @@ function ipv6Prefix64(address: string): string | null {
  * Locally there is none; a value that is no address (only possible off Cloudflare) is one
  * bucket of its own, never a key made of the header.
  */
-export function clientAddress(c: Context<HonoEnv>): string {
+export function clientAddress<E extends HonoEnv>(c: Context<E>): string {
   const header = c.req.header("CF-Connecting-IP");
   if (header === undefined) return "unknown";
   if (IPV4.test(header)) return header;
@@ -53,11 +53,10 @@ export const limitCreatesPerAddress: MiddlewareHandler<HonoEnv> =
   };
 
 /** Create calls per credential: per API key, or per app and tenant for access tokens. */
-export const limitCreatesPerCredential: MiddlewareHandler<HonoEnv> =
+export const limitCreatesPerCredential: MiddlewareHandler<AuthenticatedEnv> =
   async function limitCreatesPerCredential(c, next) {
     const credential = c.get("credential");
     const app = c.get("app");
-    if (!credential || !app) throw new ApiError("internal", MESSAGES.internal);
     // A token's bucket is its app, tenant and subject: one signed-in user cannot use up another's.
     const key =
       credential.kind === "api_key"
@@ -85,8 +84,8 @@ export function isBlockedForFailures(address: string, now = Date.now()): boolean
 }
 
 /** Counts a failed credential check; when the address is over its limit, answers 429 instead. */
-export async function noteFailedCredentials(
-  c: Context<HonoEnv>,
+export async function noteFailedCredentials<E extends HonoEnv>(
+  c: Context<E>,
   failure: ApiError,
 ): Promise<ApiError> {
   const address = clientAddress(c);
@@ -97,7 +96,7 @@ export async function noteFailedCredentials(
   return rateLimited("failed credential checks from this address");
 }
 
-export function refuseBlockedAddress(c: Context<HonoEnv>): void {
+export function refuseBlockedAddress<E extends HonoEnv>(c: Context<E>): void {
   if (isBlockedForFailures(clientAddress(c)))
     throw rateLimited("failed credential checks from this address");
 }

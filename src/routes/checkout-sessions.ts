@@ -4,7 +4,7 @@ import { createCheckout } from "../checkouts/create.ts";
 import { toCheckoutDetails } from "../checkouts/view.ts";
 import { nowSeconds } from "../clock.ts";
 import { findCheckoutBySessionId } from "../db/checkouts.ts";
-import type { HonoEnv } from "../env.ts";
+import type { AuthenticatedEnv, HonoEnv } from "../env.ts";
 import { ApiError, successEnvelope } from "../errors.ts";
 import { MESSAGES } from "../messages.ts";
 import { limitBody } from "../middleware/limit-body.ts";
@@ -18,19 +18,12 @@ import {
 import { sessionIdParamSchema } from "../schemas/params.ts";
 import { stripeGatewaysFor } from "../stripe/client.ts";
 
-function authenticated(c: Context<HonoEnv>) {
-  const app = c.get("app");
-  const credential = c.get("credential");
-  if (!app || !credential) throw new ApiError("internal", "Internal error");
-  return { app, credential };
-}
-
 async function respondWithNewCheckout(
-  c: Context<HonoEnv>,
+  c: Context<AuthenticatedEnv>,
   tenantId: string | null,
   body: CreateCheckoutBody,
 ) {
-  const { app } = authenticated(c);
+  const app = c.get("app");
   const config = c.get("config");
   const checkout = await createCheckout(
     {
@@ -53,7 +46,7 @@ export const checkoutSessionRoutes = new Hono<HonoEnv>()
     limitCreatesPerCredential,
     validateJsonBody(createCheckoutBodySchema),
     (c) => {
-      const { credential } = authenticated(c);
+      const credential = c.get("credential");
       // A token acts for the tenant it names; an API key on this route acts for no tenant.
       const tenantId = credential.kind === "access_token" ? credential.tenantId : null;
       return respondWithNewCheckout(c, tenantId, c.req.valid("json"));
@@ -74,7 +67,8 @@ export const checkoutSessionRoutes = new Hono<HonoEnv>()
     authenticate({ write: false, tokens: true }),
     validate("param", sessionIdParamSchema),
     async (c) => {
-      const { app, credential } = authenticated(c);
+      const app = c.get("app");
+      const credential = c.get("credential");
       const record = await findCheckoutBySessionId(c.env.DB, app.id, c.req.valid("param").id);
       // A token sees only its own tenant's checkouts; whatever it may not see does not exist.
       const visible =
