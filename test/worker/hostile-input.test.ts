@@ -1,28 +1,19 @@
 import { exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { hostileBody, objectBodyText } from "./helpers/hostile/bodies.ts";
+import { type Checker, newTally, sendAndCheck, type Tally } from "./helpers/hostile/check.ts";
+import { LONE_SURROGATE, printable } from "./helpers/hostile/envelope.ts";
+import { type Fixture, givenFixture } from "./helpers/hostile/fixture.ts";
 import {
-  type Checker,
   contentTypeArb,
-  type Fixture,
-  givenFixture,
   type HeaderList,
-  hostileBody,
   hostileHeaders,
-  junkSegment,
-  LONE_SURROGATE,
-  longString,
-  METHODS,
-  newTally,
-  objectBodyText,
-  pathArb,
-  printable,
-  queryArb,
   requestIdArb,
-  sendAndCheck,
-  stateArb,
-  type Tally,
-} from "./helpers/hostile.ts";
+} from "./helpers/hostile/headers.ts";
+import { junkSegment, pathArb, queryArb } from "./helpers/hostile/paths.ts";
+import { longString, stateArb } from "./helpers/hostile/primitives.ts";
+import { METHODS } from "./helpers/hostile/request.ts";
 import { deliver, deliverSigned, sessionEvent } from "./helpers/webhooks.ts";
 
 /**

@@ -1,0 +1,60 @@
+import { Histogram } from "./histogram.ts";
+import type { Check } from "./reconcile.ts";
+import type { Recorder } from "./recorder.ts";
+import type { Settings } from "./settings.ts";
+
+/** The one table a load run ends with. */
+
+function formatMs(ms: number): string {
+  return Number.isNaN(ms)
+    ? "-"
+    : ms < 10
+      ? ms.toFixed(2)
+      : ms < 100
+        ? ms.toFixed(1)
+        : ms.toFixed(0);
+}
+
+export function renderTable(
+  rec: Recorder,
+  settings: Settings,
+  elapsedSeconds: number,
+  checks: Check[],
+): string {
+  const lines: string[] = [];
+  const rule = "-".repeat(100);
+  const all = new Histogram();
+  for (const stats of rec.stats.values()) all.merge(stats.latency);
+  lines.push(rule);
+  lines.push(
+    `requests ${rec.total}   duration ${elapsedSeconds.toFixed(1)} s   concurrency ${settings.concurrency}   ${(rec.total / elapsedSeconds).toFixed(1)} requests/s   rate limits ${settings.rateLimits ? "kept" : "lifted"}`,
+  );
+  lines.push(rule);
+  lines.push(
+    `${"kind".padEnd(18)}${"count".padStart(8)}  ${"statuses".padEnd(34)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"unexpected".padStart(12)}${"wrong".padStart(7)}`,
+  );
+  let unexpected = 0;
+  let wrong = 0;
+  for (const [kind, stats] of rec.stats) {
+    unexpected += stats.unexpected;
+    wrong += stats.wrong;
+    const statuses = [...stats.statuses]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([status, n]) => `${status}×${n}`)
+      .join(" ");
+    lines.push(
+      `${kind.padEnd(18)}${String(stats.count).padStart(8)}  ${(statuses || "-").padEnd(34)}${formatMs(stats.latency.quantile(0.5)).padStart(9)}${formatMs(stats.latency.quantile(0.99)).padStart(9)}${String(stats.unexpected).padStart(12)}${String(stats.wrong).padStart(7)}`,
+    );
+  }
+  lines.push(
+    `${"all".padEnd(18)}${String(rec.total).padStart(8)}  ${"".padEnd(34)}${formatMs(all.quantile(0.5)).padStart(9)}${formatMs(all.quantile(0.99)).padStart(9)}${String(unexpected).padStart(12)}${String(wrong).padStart(7)}`,
+  );
+  lines.push(rule);
+  for (const check of checks) {
+    lines.push(
+      `${check.name.padEnd(32)}${(check.pass ? "PASS" : "FAIL").padEnd(6)}${check.figures}`,
+    );
+  }
+  lines.push(rule);
+  return lines.join("\n");
+}
