@@ -39,7 +39,7 @@ export type UpdatedApp = {
 };
 
 /** The `iss` an app's access tokens must carry. */
-export const tokenIssuerSchema = z
+const tokenIssuerSchema = z
   .string()
   .min(1, "must not be empty")
   .max(500, "must be at most 500 characters")

@@ -7,7 +7,7 @@ const LOOPBACK_HOSTS = ["localhost", "127.0.0.1"];
  * A browser origin exactly as a browser sends it in `Origin`: scheme, host and port if not the
  * default, nothing else. Returns an error message, or null if the value is an origin.
  */
-export function originProblem(value: string): string | null {
+function originProblem(value: string): string | null {
   if (value.includes("*")) return "wildcards are not allowed; list each origin";
   if (!URL.canParse(value)) return "not a URL; an origin looks like https://app.example";
   const url = new URL(value);

@@ -6,7 +6,7 @@ import { UsageError } from "./errors.ts";
 const MAX_KEY_FILE_BYTES = 64 * 1024;
 
 /** The modulus size below which a key is refused. */
-export const MIN_RSA_BITS = 2048;
+const MIN_RSA_BITS = 2048;
 
 /**
  * Checks that `text` is one RSA public key of at least 2048 bits in PEM, SPKI form

@@ -10,11 +10,11 @@ import { MESSAGES } from "./messages.ts";
  */
 export type Bindings = WorkerBindings;
 
-export type Credential =
+type Credential =
   | { kind: "api_key"; keyId: string; keyType: "read" | "write" }
   | { kind: "access_token"; tenantId: string | null; subject: string | null };
 
-export interface Variables {
+interface Variables {
   requestId: string;
   /** Set for the JSON API by src/middleware/config.ts. */
   config: Config;
@@ -32,9 +32,9 @@ export type AuthenticatedEnv = {
 };
 
 /** Hosts that never leave the machine: plain http is allowed only to these. */
-export const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"] as const;
+const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"] as const;
 
-export function isLoopbackHost(hostname: string): boolean {
+function isLoopbackHost(hostname: string): boolean {
   return (
     (LOOPBACK_HOSTS as readonly string[]).includes(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname)
   );

@@ -10,9 +10,9 @@ import type { StripeGateway } from "./stripe/client.ts";
 
 /** Rows touched per statement, and statements per kind per run: bounded work for one cron run. */
 export const BATCH_SIZE = 500;
-export const MAX_BATCHES = 20;
+const MAX_BATCHES = 20;
 /** Stripe calls per run for follow-ups; the rest wait for the next run (every 10 minutes). */
-export const MAX_FOLLOW_UPS = 50;
+const MAX_FOLLOW_UPS = 50;
 /** Kept refusals serve the duplicates that waited for them: seconds; an hour is plenty. */
 const REFUSAL_RETENTION_SECONDS = 3_600;
 

@@ -42,14 +42,14 @@ export interface StripeDoubleOptions {
   latencyMs?: number;
 }
 
-export const DEFAULT_PRICES: Record<string, Price> = {
+const DEFAULT_PRICES: Record<string, Price> = {
   price_eur_once: { currency: "eur", recurring: false },
   price_eur_monthly: { currency: "eur", recurring: true },
   price_usd_once: { currency: "usd", recurring: false },
   price_usd_monthly: { currency: "usd", recurring: true },
 };
 
-export const DEFAULT_TAX_RATES = ["txr_vat_de_19", "txr_reverse_charge_0", "txr_zero"];
+const DEFAULT_TAX_RATES = ["txr_vat_de_19", "txr_reverse_charge_0", "txr_zero"];
 
 function abortable(signal: AbortSignal | undefined, maxMs: number): Promise<never> {
   return new Promise((_, reject) => {

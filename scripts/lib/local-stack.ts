@@ -22,7 +22,7 @@ export const repoRoot = path.resolve(import.meta.dirname, "..", "..");
 const wranglerJs = path.join(repoRoot, "node_modules", "wrangler", "bin", "wrangler.js");
 const run = promisify(execFile);
 
-export const STACK_SECRETS = {
+const STACK_SECRETS = {
   STRIPE_SECRET_KEY_TEST: "sk_test_local_stack",
   STRIPE_SECRET_KEY_LIVE: "sk_live_local_stack",
   STRIPE_WEBHOOK_SECRET_TEST: "whsec_local_stack_test",

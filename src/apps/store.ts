@@ -13,8 +13,8 @@ import {
  * propagation between locations, up to 60 s). Only records that exist are cached, so a new
  * key or app works at once. Bounded: the oldest entries go first past MAX_ENTRIES.
  */
-export const KV_CACHE_TTL_SECONDS = 60;
-export const ISOLATE_TTL_MS = 30_000;
+const KV_CACHE_TTL_SECONDS = 60;
+const ISOLATE_TTL_MS = 30_000;
 const MAX_ENTRIES = 2_000;
 const cached = new Map<string, { value: unknown; until: number }>();
 

@@ -7,10 +7,10 @@ import { ApiError } from "../errors.ts";
 import { MESSAGES, TOKEN_REASONS } from "../messages.ts";
 
 /** Seconds of clock difference tolerated between the token's issuer and us. */
-export const CLOCK_SKEW_SECONDS = 30;
+const CLOCK_SKEW_SECONDS = 30;
 
 /** The claim that names the tenant a token acts for. */
-export const TENANT_CLAIM = "tenantId";
+const TENANT_CLAIM = "tenantId";
 
 export interface VerifiedToken {
   app: AppRecord;
@@ -45,7 +45,7 @@ function publicKey(pem: string): Promise<CryptoKey> {
 }
 
 /** `Authorization: <type> <token>`, the type matched case-insensitively. */
-export function bearerToken(header: string): string {
+function bearerToken(header: string): string {
   const match = /^([A-Za-z]+) +([A-Za-z0-9_\-.=]+)$/.exec(header.trim());
   const scheme = match?.[1]?.toLowerCase();
   const token = match?.[2];

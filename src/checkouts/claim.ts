@@ -36,7 +36,7 @@ export type ReservationRequest = Omit<
  * How long a lease lasts: the owner's whole Stripe budget (every SDK attempt, each bounded by
  * the timeout) and a margin. Past it, the owner is presumed gone (a crash, a lost write).
  */
-export function leaseSeconds(config: Config): number {
+function leaseSeconds(config: Config): number {
   const budgetMs = config.STRIPE_TIMEOUT_MS * (config.STRIPE_MAX_NETWORK_RETRIES + 1);
   return Math.ceil(budgetMs / 1000) + 2;
 }
@@ -46,7 +46,7 @@ export function leaseSeconds(config: Config): number {
  * sent again only while its expiry is at least this far away (a minute of margin for clocks
  * and the request's own time); closer, the reservation is renewed instead.
  */
-export const MIN_SECONDS_TO_RESEND = 31 * 60;
+const MIN_SECONDS_TO_RESEND = 31 * 60;
 
 /** Rounds of reserve / wait / take over before a request gives up (each waits at most a lease). */
 const MAX_ROUNDS = 4;

@@ -17,11 +17,11 @@ export interface EventMatch {
 }
 
 /** Uses ?1…?6; the statements built on it number their own parameters from ?7. */
-export const MATCH_SQL = `(stripe_session_id = ?1
+const MATCH_SQL = `(stripe_session_id = ?1
     OR (stripe_session_id IS NULL AND hash = ?2 AND app_id = ?5 AND mode = ?6))
   AND livemode = ?3 AND COALESCE(stripe_account, '') = ?4`;
 
-export function matchParams(m: EventMatch): [string, string, number, string, string, string] {
+function matchParams(m: EventMatch): [string, string, number, string, string, string] {
   return [m.stripeSessionId, m.hash, m.livemode ? 1 : 0, m.account ?? "", m.appId, m.mode];
 }
 

@@ -1,7 +1,7 @@
 /** The checkout_sessions row and its mapping to the record the services use. */
 
-export type CheckoutStatus = "pending" | "open" | "complete" | "expired";
-export type CheckoutMode = "payment" | "subscription" | "setup";
+type CheckoutStatus = "pending" | "open" | "complete" | "expired";
+type CheckoutMode = "payment" | "subscription" | "setup";
 export type TaxExemptStatus = "pending" | "applied" | "failed";
 
 export interface CheckoutRecord {
@@ -70,7 +70,7 @@ export interface CheckoutRow {
   tax_exempt_error: string | null;
 }
 
-export function toRecord(row: CheckoutRow): CheckoutRecord {
+function toRecord(row: CheckoutRow): CheckoutRecord {
   return {
     id: row.id,
     hash: row.hash,

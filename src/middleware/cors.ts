@@ -15,7 +15,7 @@ const MAX_ORIGIN_LENGTH = 300;
  * The header's value if it is an origin as browsers send it (`https://host[:port]`, nothing
  * more), else null. Decided before any lookup, so no header value reaches KV as it is.
  */
-export function wellFormedOrigin(value: string): string | null {
+function wellFormedOrigin(value: string): string | null {
   if (value.length > MAX_ORIGIN_LENGTH || !URL.canParse(value)) return null;
   const url = new URL(value);
   const web = url.protocol === "https:" || url.protocol === "http:";

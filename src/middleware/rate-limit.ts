@@ -31,7 +31,7 @@ function ipv6Prefix64(address: string): string | null {
  * Locally there is none; a value that is no address (only possible off Cloudflare) is one
  * bucket of its own, never a key made of the header.
  */
-export function clientAddress<E extends HonoEnv>(c: Context<E>): string {
+function clientAddress<E extends HonoEnv>(c: Context<E>): string {
   const header = c.req.header("CF-Connecting-IP");
   if (header === undefined) return "unknown";
   if (IPV4.test(header)) return header;
@@ -75,7 +75,7 @@ export const limitCreatesPerCredential: MiddlewareHandler<AuthenticatedEnv> =
 const blockedAddresses = new Map<string, number>();
 const MAX_BLOCKED = 10_000;
 
-export function isBlockedForFailures(address: string, now = Date.now()): boolean {
+function isBlockedForFailures(address: string, now = Date.now()): boolean {
   const until = blockedAddresses.get(address);
   if (until === undefined) return false;
   if (until > now) return true;

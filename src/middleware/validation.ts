@@ -6,7 +6,7 @@ import { ApiError } from "../errors.ts";
 import { MESSAGES } from "../messages.ts";
 
 /** Joins zod's issues into one sentence that names each wrong field (bounded: the body has ten). */
-export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
   const messages = [...new Set(issues.map((issue) => issue.message))];
   return messages.slice(0, 12).join("; ");
 }

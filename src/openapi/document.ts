@@ -22,7 +22,7 @@ const DESCRIPTION = [
   "API keys are for servers only: any request with an Origin header that carries an API key is 403. Browsers may call the create route without tenant and the read route with an access token from an origin listed on the app; CORS preflights (OPTIONS on /api/v1/…) are answered 204 for listed origins and 403 without CORS headers for others.",
 ].join("\n\n");
 
-export function buildOpenApiDocument(): OpenApiDocument {
+function buildOpenApiDocument(): OpenApiDocument {
   return {
     openapi: "3.1.0",
     info: {

@@ -26,7 +26,7 @@ export interface ExampleObject {
   value: unknown;
 }
 
-export interface MediaTypeObject {
+interface MediaTypeObject {
   schema: JsonSchema | Ref;
   examples?: Record<string, ExampleObject>;
 }
@@ -37,7 +37,7 @@ export interface ResponseObject {
   content?: Record<string, MediaTypeObject>;
 }
 
-export interface RequestBodyObject {
+interface RequestBodyObject {
   description: string;
   required: boolean;
   content: Record<string, MediaTypeObject>;
@@ -57,10 +57,10 @@ export interface OperationObject {
 }
 
 export const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch"] as const;
-export type HttpMethod = (typeof HTTP_METHODS)[number];
-export type PathItemObject = Partial<Record<HttpMethod, OperationObject>>;
+type HttpMethod = (typeof HTTP_METHODS)[number];
+type PathItemObject = Partial<Record<HttpMethod, OperationObject>>;
 
-export type SecuritySchemeObject =
+type SecuritySchemeObject =
   | { type: "apiKey"; in: "header"; name: string; description: string }
   | { type: "http"; scheme: "bearer"; bearerFormat: string; description: string };
 

@@ -3,7 +3,7 @@ import { escapeHtml } from "./escape.ts";
 import { type Language, PAGE_TEXTS, type PageKind } from "./messages.ts";
 
 /** The page's only style; the CSP allows exactly this text by its hash. */
-export const PAGE_STYLE =
+const PAGE_STYLE =
   ":root{color-scheme:light dark}" +
   "body{margin:0;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;" +
   "font-size:1.25rem;line-height:1.5;background:Canvas;color:CanvasText}" +

@@ -8,7 +8,7 @@ export const CHECKOUT_HASH_PATTERN = /^[A-Za-z0-9_-]{32}$/;
 export const STATE_PATTERN = /^[A-Za-z0-9\-_.~]{64}$/;
 
 /** The longest quantity Stripe Checkout takes for a line item. */
-export const MAX_QUANTITY = 999_999;
+const MAX_QUANTITY = 999_999;
 
 /** Builds error texts that name the field and say what it must be. */
 const expect = (field: string, what: string) => ({

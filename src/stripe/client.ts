@@ -14,7 +14,7 @@ export interface CreatedSession {
   livemode: boolean;
 }
 
-export interface RequestOptions {
+interface RequestOptions {
   idempotencyKey: string;
   stripeAccount: string | null;
 }

@@ -26,7 +26,7 @@ const PAYMENT_METHOD: Record<
 };
 
 /** Adds Stripe's `{CHECKOUT_SESSION_ID}` template to a URL without encoding its braces. */
-export function withSessionIdTemplate(url: string): string {
+function withSessionIdTemplate(url: string): string {
   const [beforeHash, ...hash] = url.split("#");
   const separator = beforeHash?.includes("?") ? "&" : "?";
   return `${beforeHash}${separator}session_id={CHECKOUT_SESSION_ID}${hash.length ? `#${hash.join("#")}` : ""}`;

@@ -1,8 +1,9 @@
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import * as z from "zod";
 import packageJson from "../../package.json";
 import { createApp } from "../../src/app.ts";
+import { type Envelope, failureEnvelope } from "../../src/errors.ts";
 import {
   renderDocsPage,
   SCALAR_BUNDLE_PATH,
@@ -24,6 +25,7 @@ import {
   checkoutDetailsSchema,
   checkoutViewSchema,
   createCheckoutResponseSchema,
+  failureEnvelopeSchema,
 } from "../../src/schemas/responses.ts";
 import { givenWriter, newState } from "./helpers/apps.ts";
 import { call, postJson, validBody } from "./helpers/http.ts";
@@ -206,6 +208,13 @@ describe("the document's schemas are the validators' schemas", () => {
     properties: Record<string, JsonSchema>;
     required: string[];
   };
+
+  it("describes failures with exactly the envelope the one renderer writes", () => {
+    expectTypeOf<z.output<typeof failureEnvelopeSchema>>().toEqualTypeOf<
+      Extract<Envelope<never>, { success: false }>
+    >();
+    expect(failureEnvelopeSchema.parse(failureEnvelope("x"))).toEqual(failureEnvelope("x"));
+  });
 
   it("generates the request body from createCheckoutBodySchema", () => {
     expect(bodySchema).toEqual(z.toJSONSchema(createCheckoutBodySchema, JSON_SCHEMA_OPTIONS));

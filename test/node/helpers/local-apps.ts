@@ -13,7 +13,7 @@ export const ROOT = path.resolve(import.meta.dirname, "../../..");
 export const UNKNOWN_APP = "7c0e8b54-6b2e-4f55-9a4e-3f8f0a3c1f10";
 
 /** The project's D1 migrations applied to a local state directory, as `npm run dev` does. */
-export async function migrateLocalState(stateDir: string): Promise<void> {
+async function migrateLocalState(stateDir: string): Promise<void> {
   const wranglerJs = path.join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
   await promisify(execFile)(
     process.execPath,

@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { exampleCreateBody } from "../../../src/schemas/example-body.ts";
 
-export interface EnvelopeBody {
+interface EnvelopeBody {
   success: boolean;
   message: string | null;
   error: string | null;

@@ -10,7 +10,7 @@ import {
 import { type AppRecord, kvKeys } from "../../../src/apps/records.ts";
 import { givenApp } from "./apps.ts";
 
-export const ISSUER = "https://auth.example.test";
+const ISSUER = "https://auth.example.test";
 
 export interface KeyPair {
   privateKey: CryptoKey;

@@ -78,7 +78,7 @@ const plausibleField: Record<string, fc.Arbitrary<string>> = {
     .map((s) => JSON.stringify(s)),
 };
 
-export const BODY_FIELDS = Object.keys(plausibleField);
+const BODY_FIELDS = Object.keys(plausibleField);
 
 const extraKey = fc.oneof(
   fc.constantFrom(
@@ -194,7 +194,7 @@ export const objectBodyText: fc.Arbitrary<string> = fc.oneof(
 );
 
 /** A body sent as a stream of chunks, without Content-Length. */
-export interface StreamedBody {
+interface StreamedBody {
   stream: string[];
 }
 

@@ -22,7 +22,7 @@ export function newTally(): Tally {
   return { tried: 0, skipped: 0, statuses: {}, errors: {} };
 }
 
-export interface DbCounts {
+interface DbCounts {
   rows: number;
   opened: number;
   updated: number;
@@ -65,7 +65,7 @@ function routedPath(pathname: string): string {
 }
 
 /** Everything under /checkout is the payment page's: its link, with a slash, or mangled. */
-export function isPaymentPagePath(pathname: string): boolean {
+function isPaymentPagePath(pathname: string): boolean {
   return /^\/checkout(\/|$)/.test(pathname);
 }
 

@@ -10,7 +10,7 @@ import { base64UrlJson, givenTokenApp, newKeyPair, signToken } from "../tokens.t
 /** The one browser origin the fixture's token app allows. */
 export const KNOWN_BROWSER_ORIGIN = "https://app.example.test";
 
-export interface RealCheckout {
+interface RealCheckout {
   appId: string;
   id: string;
   hash: string;

@@ -10,7 +10,7 @@ export type HeaderList = [string, string][];
  * Header values of at least 8 KiB: what a proxy passes on and a runtime accepts, and longer
  * than every store key (KV keys are at most 512 bytes) and every value the worker expects.
  */
-export const longHeaderValue = longString(8 * 1024, 9 * 1024);
+const longHeaderValue = longString(8 * 1024, 9 * 1024);
 
 export const contentTypeArb = fc.oneof(
   { weight: 10, arbitrary: fc.constant("application/json") },

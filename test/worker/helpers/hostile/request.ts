@@ -1,9 +1,9 @@
 import type { Body } from "./bodies.ts";
 import type { HeaderList } from "./headers.ts";
 
-export const ORIGIN = "https://pay.example.test";
+const ORIGIN = "https://pay.example.test";
 export const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"] as const;
-export type Method = (typeof METHODS)[number];
+type Method = (typeof METHODS)[number];
 
 export interface RequestSpec {
   method: Method;
