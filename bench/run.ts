@@ -19,7 +19,7 @@
  * 4. Size: the deployed bundle, minified and gzipped, and the startup CPU time.
  */
 import { execFile } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -305,32 +305,52 @@ async function main() {
     ...results,
   ].join("\n");
   const file = path.join(repoRoot, "bench", "RESULTS.md");
-  const previous = (() => {
-    try {
-      return readFileSync(file, "utf8").split("\n## Earlier runs\n")[1] ?? "";
-    } catch {
-      return "";
-    }
-  })();
-  const lastRun = (() => {
-    try {
-      return (
-        readFileSync(file, "utf8")
-          .split("\n## Earlier runs\n")[0]
-          ?.split("## Latest run\n")[1]
-          ?.trim() ?? ""
-      );
-    } catch {
-      return "";
-    }
-  })();
-  writeFileSync(
-    file,
-    `# Benchmark results\n\nWritten by \`npm run bench\` (bench/run.ts). Each figure is a ratio of two things measured in the same run on the same machine.\n\n## Latest run\n\n${machine}\n\n${table}\n\n## Earlier runs\n\n${lastRun ? `${lastRun}\n\n` : ""}${previous.trim()}\n`,
-  );
+  writeFileSync(file, resultsFile(existsSync(file) ? readFileSync(file, "utf8") : "", machine, table));
   process.stdout.write(
     `\n${machine}\n\n${table}\n\nWritten to bench/RESULTS.md in ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
   );
+}
+
+/** A run as RESULTS.md holds it: its machine line (with the time), then its table. */
+const RUN_START = /^\d+ × .+, Node v[\d.]+, \d{4}-\d\d-\d\dT[\d:.]+Z$/;
+/** The latest run and at most this many earlier ones are kept. */
+const EARLIER_RUNS_KEPT = 2;
+
+/** The runs in a part of RESULTS.md, newest first, each from its machine line to its table's end. */
+function runsIn(text: string): string[] {
+  const runs: string[][] = [];
+  for (const line of text.split("\n")) {
+    if (RUN_START.test(line)) runs.push([line]);
+    else if (line.startsWith("#")) runs.push([]);
+    else runs.at(-1)?.push(line);
+  }
+  return runs.filter((run) => RUN_START.test(run[0] ?? "")).map((run) => run.join("\n").trim());
+}
+
+/**
+ * RESULTS.md with this run as the latest: the one before it and the earlier runs after it, at
+ * most EARLIER_RUNS_KEPT in all, and the file's closing "Reading the figures" kept as it is.
+ */
+function resultsFile(old: string, machine: string, table: string): string {
+  const [runs = "", reading] = old.split("\n## Reading the figures\n");
+  const earlier = runsIn(runs).slice(0, EARLIER_RUNS_KEPT);
+  return [
+    "# Benchmark results",
+    "",
+    "Written by `npm run bench` (bench/run.ts). Each figure is a ratio of two things measured in the same run on the same machine. The latest run and the two before it are kept; older ones are in git's history.",
+    "",
+    "## Latest run",
+    "",
+    machine,
+    "",
+    table,
+    "",
+    "## Earlier runs",
+    "",
+    earlier.join("\n\n"),
+    ...(reading === undefined ? [] : ["", "## Reading the figures", reading.trimEnd()]),
+    "",
+  ].join("\n");
 }
 
 main().catch((err: unknown) => {
