@@ -305,7 +305,10 @@ async function main() {
     ...results,
   ].join("\n");
   const file = path.join(repoRoot, "bench", "RESULTS.md");
-  writeFileSync(file, resultsFile(existsSync(file) ? readFileSync(file, "utf8") : "", machine, table));
+  writeFileSync(
+    file,
+    resultsFile(existsSync(file) ? readFileSync(file, "utf8") : "", machine, table),
+  );
   process.stdout.write(
     `\n${machine}\n\n${table}\n\nWritten to bench/RESULTS.md in ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
   );
