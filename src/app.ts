@@ -8,10 +8,12 @@ import { browserCors } from "./middleware/cors.ts";
 import { logRequests } from "./middleware/logging.ts";
 import { answerMethodNotAllowed } from "./middleware/method-not-allowed.ts";
 import { noStore } from "./middleware/no-store.ts";
+import { billingRoutes } from "./routes/billing.ts";
 import { checkoutSessionRoutes } from "./routes/checkout-sessions.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { paymentPageRoutes } from "./routes/payment-page.ts";
+import { portalRoutes } from "./routes/portal.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 
 export function createApp() {
@@ -27,6 +29,8 @@ export function createApp() {
   app.route("/", paymentPageRoutes);
   app.route("/api/v1", checkoutSessionRoutes);
   app.route("/api/v1", webhookRoutes);
+  app.route("/api/v1", billingRoutes);
+  app.route("/api/v1", portalRoutes);
   app.use(answerMethodNotAllowed(app));
 
   app.notFound((c) =>

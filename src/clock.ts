@@ -2,3 +2,8 @@
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
+
+/** Milliseconds, for ordering reads of the same object (src/db/billing.ts). */
+export function nowMs(): number {
+  return Date.now();
+}

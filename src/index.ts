@@ -1,7 +1,9 @@
 import { createApp } from "./app.ts";
-import { type Bindings, parseConfig } from "./env.ts";
+import { nowMs } from "./clock.ts";
+import { parseConfig } from "./config.ts";
+import type { Bindings } from "./env.ts";
 import { runMaintenance } from "./maintenance.ts";
-import { stripeGatewaysFor } from "./stripe/client.ts";
+import { stripeGatewaysFor } from "./stripe/gateways.ts";
 
 const app = createApp();
 
@@ -17,6 +19,7 @@ export default {
       config,
       stripeFor: stripeGatewaysFor(env, config),
       now: () => scheduledAt,
+      nowMs,
     });
     console.info(
       JSON.stringify({ scheduled: controller.cron, durationMs: Date.now() - started, ...result }),

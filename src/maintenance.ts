@@ -1,11 +1,12 @@
+import { reconcileSubscriptions } from "./billing/reconcile.ts";
 import { runDueTaxExemptFollowUps } from "./checkouts/tax-exempt.ts";
+import type { Config } from "./config.ts";
 import {
   deleteFinishedCheckoutsBefore,
   deleteRefusalsBefore,
   expireOverdueCheckouts,
 } from "./db/checkouts.ts";
 import { deleteEventsReceivedBefore } from "./db/events.ts";
-import type { Config } from "./env.ts";
 import type { StripeGateway } from "./stripe/client.ts";
 
 /** Rows touched per statement, and statements per kind per run: bounded work for one cron run. */
@@ -13,6 +14,8 @@ export const BATCH_SIZE = 500;
 const MAX_BATCHES = 20;
 /** Stripe calls per run for follow-ups; the rest wait for the next run (every 10 minutes). */
 const MAX_FOLLOW_UPS = 50;
+/** Subscriptions read again from Stripe per run (about 15,000 a day at one run each 10 minutes). */
+const RECONCILE_BATCH = 100;
 /** Kept refusals serve the duplicates that waited for them: seconds; an hour is plenty. */
 const REFUSAL_RETENTION_SECONDS = 3_600;
 
@@ -21,6 +24,7 @@ export interface MaintenanceDeps {
   config: Config;
   stripeFor: (livemode: boolean) => StripeGateway;
   now: () => number;
+  nowMs: () => number;
 }
 
 export interface MaintenanceResult {
@@ -29,6 +33,9 @@ export interface MaintenanceResult {
   deletedEvents: number;
   deletedRefusals: number;
   followUps: number;
+  reconciled: number;
+  reconcileChanged: number;
+  reconcileFailed: number;
 }
 
 async function inBatches(step: () => Promise<number>): Promise<number> {
@@ -53,6 +60,10 @@ export async function runMaintenance(deps: MaintenanceDeps): Promise<Maintenance
   const day = 86_400;
   const expired = await inBatches(() => expireOverdueCheckouts(db, now, BATCH_SIZE));
   const followUps = await runDueTaxExemptFollowUps(deps, MAX_FOLLOW_UPS);
+  const reconciled = await reconcileSubscriptions(
+    { ...deps, resyncHours: config.BILLING_RESYNC_HOURS },
+    RECONCILE_BATCH,
+  );
   const deletedCheckouts = await inBatches(() =>
     deleteFinishedCheckoutsBefore(db, now - config.RETENTION_DAYS * day, BATCH_SIZE),
   );
@@ -62,5 +73,14 @@ export async function runMaintenance(deps: MaintenanceDeps): Promise<Maintenance
   const deletedRefusals = await inBatches(() =>
     deleteRefusalsBefore(db, now - REFUSAL_RETENTION_SECONDS, BATCH_SIZE),
   );
-  return { expired, deletedCheckouts, deletedEvents, deletedRefusals, followUps };
+  return {
+    expired,
+    deletedCheckouts,
+    deletedEvents,
+    deletedRefusals,
+    followUps,
+    reconciled: reconciled.checked,
+    reconcileChanged: reconciled.changed.length,
+    reconcileFailed: reconciled.failed.length,
+  };
 }

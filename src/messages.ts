@@ -45,6 +45,26 @@ export const STRIPE_OPERATIONS = {
     doing: "update the tenant's Stripe customer (tax_exempt=reverse)",
     retry: "retry the same request (same state)",
   },
+  readSubscription: {
+    what: "the read of the subscription",
+    doing: "read the subscription",
+    retry: "Stripe delivers the event again, or the reconciliation reads it later",
+  },
+  readInvoice: {
+    what: "the read of the invoice",
+    doing: "read the invoice",
+    retry: "Stripe delivers the event again",
+  },
+  readCharge: {
+    what: "the read of the charge",
+    doing: "read the charge",
+    retry: "Stripe delivers the event again",
+  },
+  createPortalSession: {
+    what: "the billing portal session",
+    doing: "create the billing portal session",
+    retry: "retry the same request",
+  },
 } as const satisfies Record<string, StripeOperation>;
 
 export const MESSAGES = {
@@ -102,6 +122,17 @@ export const MESSAGES = {
   setupCustomerGone: (mode: Mode) =>
     `A setup checkout needs the tenant's Stripe customer, and Stripe no longer has the one remembered in ${mode} mode (it was forgotten); complete a payment or subscription checkout first`,
   checkoutNotFound: "No checkout session with this id",
+  subscriptionExists: (id: string, status: string, mode: Mode) =>
+    `This tenant already has a ${status} subscription of this app in ${mode} mode (${id}); change or cancel it in the customer portal (POST /api/v1/tenants/{tenantId}/portal-sessions) instead of buying a second one`,
+  tokenOtherTenant:
+    "This access token is not for this tenant (its tenantId claim); a token may only use its own tenant's billing",
+  portalNoCustomer: (mode: Mode) =>
+    `This tenant has no Stripe customer in ${mode} mode yet; the portal opens after its first completed checkout`,
+  portalNoReturnUrl:
+    "This app has no portal return URL configured; the operator must set it first (app update --portal-return-url)",
+  portalNoSubscription: (mode: Mode) =>
+    `This tenant has no current subscription in ${mode} mode to cancel or change`,
+  subscriptionNotFound: "No subscription with this id for this tenant",
 
   stripeMalformed: (expected: string) => `Stripe answered with ${expected}`,
   stripeTimeout: (retry: string) => `Stripe did not answer in time; ${retry}`,

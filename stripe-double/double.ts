@@ -11,6 +11,8 @@
  *
  * Plain TypeScript without Node or Workers APIs, so both runtimes can load it.
  */
+
+import { BillingWorld } from "./billing.ts";
 import {
   createCheckoutSession,
   type DoubleCustomer,
@@ -43,10 +45,10 @@ export interface StripeDoubleOptions {
 }
 
 const DEFAULT_PRICES: Record<string, Price> = {
-  price_eur_once: { currency: "eur", recurring: false },
-  price_eur_monthly: { currency: "eur", recurring: true },
-  price_usd_once: { currency: "usd", recurring: false },
-  price_usd_monthly: { currency: "usd", recurring: true },
+  price_eur_once: { currency: "eur", recurring: false, unitAmount: 4900 },
+  price_eur_monthly: { currency: "eur", recurring: true, unitAmount: 1900 },
+  price_usd_once: { currency: "usd", recurring: false, unitAmount: 4900 },
+  price_usd_monthly: { currency: "usd", recurring: true, unitAmount: 1900 },
 };
 
 const DEFAULT_TAX_RATES = ["txr_vat_de_19", "txr_reverse_charge_0", "txr_zero"];
@@ -73,6 +75,8 @@ export class StripeDouble {
   readonly prices: Record<string, Price>;
   readonly taxRates: string[];
   readonly checkoutOrigin: string;
+  /** Subscriptions, invoices, charges and portal sessions: what paid checkouts leave. */
+  readonly billing: BillingWorld = new BillingWorld(this);
   private readonly faults: Fault[] = [];
   private readonly idempotency = new IdempotencyLayer(() => this.nowMs());
   private latencyMs: number;
@@ -124,6 +128,7 @@ export class StripeDouble {
     this.sessions.clear();
     this.customers.clear();
     this.idempotency.clear();
+    this.billing.clear();
     this.clockOffsetMs = 0;
   }
 
@@ -256,6 +261,15 @@ export class StripeDouble {
           });
         }
       }
+      if (method === "GET") {
+        const object = this.billing.route(method, path, form, livemode, account);
+        if (object) return json(200, object);
+      }
+      if (method === "POST" && path === "/v1/billing_portal/sessions") {
+        return await idempotently(
+          () => this.billing.route(method, path, form, livemode, account) ?? {},
+        );
+      }
       const customer = /^\/v1\/customers\/([^/]+)$/.exec(path);
       if (method === "POST" && customer?.[1]) {
         const id = customer[1];
@@ -317,13 +331,19 @@ export class StripeDouble {
     session.payment_intent = session.mode === "payment" ? randomId("pi_") : null;
     session.subscription = session.mode === "subscription" ? randomId("sub_") : null;
     session.setup_intent = session.mode === "setup" ? randomId("seti_") : null;
-    const events = [this.event("checkout.session.completed", session, publicSession(session))];
+    // A subscription's own events come before the session's; a one-time payment's invoice after.
+    const before = session.mode === "subscription" ? this.billing.startSubscription(session) : [];
+    const events = [
+      ...before,
+      this.event("checkout.session.completed", session, publicSession(session)),
+    ];
     if (delayed) {
       session.payment_status = "paid";
       events.push(
         this.event("checkout.session.async_payment_succeeded", session, publicSession(session)),
       );
     }
+    if (session.mode === "payment") events.push(...this.billing.chargePayment(session));
     return events;
   }
 

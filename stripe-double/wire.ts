@@ -23,6 +23,8 @@ export type Fault =
 export interface Price {
   currency: string;
   recurring: boolean;
+  /** In the currency's smallest unit. */
+  unitAmount?: number;
 }
 
 /** A Stripe event as the double emits it; the caller signs and delivers it. */

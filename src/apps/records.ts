@@ -42,6 +42,8 @@ export const appRecordSchema = z.object({
   stripeAccountLive: stripeAccountId.nullable(),
   successUrl: returnUrl.nullable(),
   cancelUrl: returnUrl.nullable(),
+  /** Where Stripe's customer portal sends the person back to; without one, no portal. */
+  portalReturnUrl: returnUrl.nullable().default(null),
   tokenIssuer: z.string().min(1).nullable().default(null),
   publicKey: z.string().min(1).nullable().default(null),
   allowedOrigins: z.array(z.string()).default([]),

@@ -1,3 +1,4 @@
+import type { Config } from "../config.ts";
 import { randomToken } from "../crypto.ts";
 import type { CheckoutRecord } from "../db/checkout-rows.ts";
 import {
@@ -8,7 +9,6 @@ import {
   reserveCheckout,
   takeOverPendingCheckout,
 } from "../db/checkouts.ts";
-import type { Config } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { MESSAGES } from "../messages.ts";
 import { newCheckoutHash } from "./hash.ts";

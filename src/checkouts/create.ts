@@ -1,5 +1,7 @@
 import type { AppRecord } from "../apps/records.ts";
+import type { Config } from "../config.ts";
 import { sha256Hex } from "../crypto.ts";
+import { findCurrentSubscription } from "../db/billing.ts";
 import type { CheckoutRecord } from "../db/checkout-rows.ts";
 import {
   dropReservationCustomer,
@@ -9,7 +11,6 @@ import {
   releaseLease,
 } from "../db/checkouts.ts";
 import { findTenantCustomer, forgetTenantCustomer } from "../db/tenant-customers.ts";
-import type { Config } from "../env.ts";
 import { ApiError } from "../errors.ts";
 import { MESSAGES } from "../messages.ts";
 import type { CreateCheckoutBody } from "../schemas/checkout.ts";
@@ -188,6 +189,7 @@ async function openAtStripe(
 ): Promise<CheckoutView> {
   let record = reserved;
   try {
+    await refuseSecondSubscription(deps, record);
     let attempt = await attemptAtStripe(stripe, record, body, app);
     if ("failure" in attempt && record.stripeCustomerId && customerIsGone(attempt)) {
       record = await withoutCustomer(deps, record, leaseOwner);
@@ -210,6 +212,27 @@ async function openAtStripe(
       await releaseLease(deps.db, record.id, leaseOwner).catch(() => undefined);
     }
     throw error;
+  }
+}
+
+/**
+ * A double click or a second tab must not buy twice: a subscription checkout for a tenant that
+ * already has a running subscription of the app and mode is refused, naming it. Checked by the
+ * lease holder, so the state is freed with the refusal kept; the subscription this very
+ * reservation made (a retry after its answer was lost) is no reason to refuse.
+ */
+async function refuseSecondSubscription(deps: CreateCheckoutDeps, record: CheckoutRecord) {
+  if (record.mode !== "subscription" || !record.tenantId) return;
+  const current = await findCurrentSubscription(deps.db, {
+    appId: record.appId,
+    tenantId: record.tenantId,
+    livemode: record.livemode,
+  });
+  if (current && current.checkoutId !== record.id) {
+    throw new ApiError(
+      "conflict",
+      MESSAGES.subscriptionExists(current.id, current.status, record.livemode ? "live" : "test"),
+    );
   }
 }
 

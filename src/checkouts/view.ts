@@ -1,5 +1,5 @@
+import type { Config } from "../config.ts";
 import type { CheckoutRecord } from "../db/checkout-rows.ts";
-import type { Config } from "../env.ts";
 import type { CheckoutDetails, CheckoutView } from "../schemas/responses.ts";
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
@@ -55,6 +55,10 @@ export function toCheckoutDetails(
     openedAt: isoOrNull(record.openedAt),
     completedAt: isoOrNull(record.completedAt),
     nextAction: status === "open" ? paymentPage(record, config) : null,
+    refund:
+      record.refundedAmount !== null && record.refundCurrency !== null
+        ? { amount: record.refundedAmount, currency: record.refundCurrency }
+        : null,
     customerTaxExempt: record.taxExemptStatus
       ? { status: record.taxExemptStatus, error: record.taxExemptError }
       : null,

@@ -1,4 +1,5 @@
 /** The statements that make Stripe's checkout.session events true in checkout_sessions. */
+import type { D1Database, D1PreparedStatement } from "@cloudflare/workers-types";
 import { type CheckoutRecord, type CheckoutRow, toRecordOrNull } from "./checkout-rows.ts";
 
 /**
@@ -66,9 +67,10 @@ export function completeCheckoutStatement(
   m: EventMatch,
   c: Completion,
 ): D1PreparedStatement {
+  // A refund (charge.refunded) comes after the payment and stays; a final status beats an early one.
   const paymentStatus = c.final
-    ? "?7"
-    : "CASE WHEN payment_status IN ('paid', 'failed') THEN payment_status ELSE ?7 END";
+    ? "CASE WHEN payment_status IN ('refunded', 'partially_refunded') THEN payment_status ELSE ?7 END"
+    : "CASE WHEN payment_status IN ('paid', 'failed', 'refunded', 'partially_refunded') THEN payment_status ELSE ?7 END";
   return db
     .prepare(
       `UPDATE checkout_sessions SET

@@ -35,6 +35,8 @@ export interface CheckoutRecord {
   leaseExpiresAt: number;
   taxExemptStatus: TaxExemptStatus | null;
   taxExemptError: string | null;
+  refundedAmount: number | null;
+  refundCurrency: string | null;
 }
 
 export interface CheckoutRow {
@@ -68,6 +70,8 @@ export interface CheckoutRow {
   lease_expires_at: number;
   tax_exempt_status: TaxExemptStatus | null;
   tax_exempt_error: string | null;
+  refunded_amount: number | null;
+  refund_currency: string | null;
 }
 
 function toRecord(row: CheckoutRow): CheckoutRecord {
@@ -102,6 +106,8 @@ function toRecord(row: CheckoutRow): CheckoutRecord {
     leaseExpiresAt: row.lease_expires_at,
     taxExemptStatus: row.tax_exempt_status,
     taxExemptError: row.tax_exempt_error,
+    refundedAmount: row.refunded_amount,
+    refundCurrency: row.refund_currency,
   };
 }
 

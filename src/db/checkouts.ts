@@ -1,4 +1,5 @@
 /** D1 queries of the create path and the read routes over checkout_sessions and its refusals. */
+import type { D1Database } from "@cloudflare/workers-types";
 import { type CheckoutRecord, type CheckoutRow, toRecordOrNull } from "./checkout-rows.ts";
 
 export type NewCheckout = Omit<
@@ -12,6 +13,8 @@ export type NewCheckout = Omit<
   | "completedAt"
   | "taxExemptStatus"
   | "taxExemptError"
+  | "refundedAmount"
+  | "refundCurrency"
 >;
 
 /** A lease on a pending checkout: who holds it, until when (Unix seconds). */

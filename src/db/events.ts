@@ -1,4 +1,5 @@
 /** D1 queries over stripe_events: which Stripe events have taken effect. */
+import type { D1Database, D1PreparedStatement } from "@cloudflare/workers-types";
 
 export interface ProcessedEvent {
   id: string;

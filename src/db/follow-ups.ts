@@ -2,6 +2,7 @@
  * D1 queries over the follow-ups of recorded completions: for now one kind, marking a
  * reverse-charge checkout's customer tax-exempt `reverse` at Stripe.
  */
+import type { D1Database } from "@cloudflare/workers-types";
 import type { TaxExemptStatus } from "./checkout-rows.ts";
 
 export interface TaxExemptFollowUp {

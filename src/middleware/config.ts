@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import { type HonoEnv, parseConfig } from "../env.ts";
+import { parseConfig } from "../config.ts";
+import type { HonoEnv } from "../env.ts";
 
 /**
  * Parses the service's vars for the routes that use them (the JSON API), before any I/O: a

@@ -16,7 +16,7 @@ import {
   tenantParamSchema,
 } from "../schemas/checkout.ts";
 import { sessionIdParamSchema } from "../schemas/params.ts";
-import { stripeGatewaysFor } from "../stripe/client.ts";
+import { stripeGatewaysFor } from "../stripe/gateways.ts";
 
 async function respondWithNewCheckout(
   c: Context<AuthenticatedEnv>,

@@ -1,10 +1,10 @@
 import { Hono } from "hono";
-import { nowSeconds } from "../clock.ts";
+import { nowMs, nowSeconds } from "../clock.ts";
 import type { HonoEnv } from "../env.ts";
 import { successEnvelope } from "../errors.ts";
 import { limitBodyTo, MAX_WEBHOOK_BYTES } from "../middleware/limit-body.ts";
 import type { EventOutcome } from "../schemas/responses.ts";
-import { stripeGatewaysFor } from "../stripe/client.ts";
+import { stripeGatewaysFor } from "../stripe/gateways.ts";
 import { verifyStripeEvent } from "../stripe/webhooks.ts";
 import { applyStripeEvent } from "../webhooks/apply-event.ts";
 
@@ -26,7 +26,13 @@ export const webhookRoutes = new Hono<HonoEnv>().post(
     });
     const config = c.get("config");
     const { outcome, after } = await applyStripeEvent(
-      { db: c.env.DB, now: nowSeconds, stripeFor: stripeGatewaysFor(c.env, config) },
+      {
+        db: c.env.DB,
+        now: nowSeconds,
+        nowMs,
+        stripeFor: stripeGatewaysFor(c.env, config),
+        resyncHours: config.BILLING_RESYNC_HOURS,
+      },
       event,
     );
     // The event is recorded; its follow-up runs after the answer and can never undo that (a

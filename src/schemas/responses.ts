@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { billingViewSchema, portalViewSchema } from "./billing.ts";
 
 /**
  * The responses of the API as zod schemas, and the types the code answers with are their
@@ -60,7 +61,7 @@ export const checkoutDetailsSchema = doc(
     status: checkoutStatusSchema,
     paymentStatus: doc(
       z.string().nullable(),
-      "Stripe's payment status once known (paid, unpaid, no_payment_required, failed), else null",
+      "Stripe's payment status once known (paid, unpaid, no_payment_required, failed; refunded or partially_refunded after a refund), else null",
     ),
     mode: checkoutModeSchema,
     livemode: doc(z.boolean(), "false for test mode, true for live mode"),
@@ -78,6 +79,15 @@ export const checkoutDetailsSchema = doc(
     nextAction: doc(
       nextActionSchema.nullable(),
       "The payment page while the checkout can still be paid, else null",
+    ),
+    refund: doc(
+      z
+        .object({
+          amount: doc(z.int(), "Refunded so far, in the currency's smallest unit"),
+          currency: doc(z.string(), "ISO currency code, lower case"),
+        })
+        .nullable(),
+      "One-time payments refunded at Stripe (paymentStatus refunded or partially_refunded): how much; else null",
     ),
     customerTaxExempt: doc(
       z
@@ -153,3 +163,13 @@ export const failureEnvelopeSchema = doc(
 export type CheckoutView = z.output<typeof checkoutViewSchema>;
 export type CheckoutDetails = z.output<typeof checkoutDetailsSchema>;
 export type EventOutcome = z.output<typeof eventOutcomeSchema>;
+
+export const billingResponseSchema = successEnvelopeSchema(
+  z.object({ billing: billingViewSchema }),
+  "The success envelope with data.billing",
+);
+
+export const portalResponseSchema = successEnvelopeSchema(
+  z.object({ portal: portalViewSchema }),
+  "The success envelope with data.portal",
+);

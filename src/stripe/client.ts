@@ -1,5 +1,12 @@
 import Stripe from "stripe";
-import { type Bindings, type Config, stripeSecretKey } from "../env.ts";
+import type * as z from "zod";
+import {
+  type ChargeAtStripe,
+  type InvoiceAtStripe,
+  type PortalSessionAtStripe,
+  STRIPE_OBJECTS,
+  type SubscriptionAtStripe,
+} from "./objects.ts";
 
 export interface StripeClientOptions {
   secretKey: string;
@@ -26,6 +33,14 @@ export interface StripeGateway {
     options: RequestOptions,
   ): Promise<CreatedSession>;
   markCustomerReverseCharge(customerId: string, options: RequestOptions): Promise<void>;
+  /** The objects as Stripe says they are now (a connected account's, where it has one). */
+  retrieveSubscription(id: string, stripeAccount: string | null): Promise<SubscriptionAtStripe>;
+  retrieveInvoice(id: string, stripeAccount: string | null): Promise<InvoiceAtStripe>;
+  retrieveCharge(id: string, stripeAccount: string | null): Promise<ChargeAtStripe>;
+  createPortalSession(
+    params: Stripe.BillingPortal.SessionCreateParams,
+    options: RequestOptions,
+  ): Promise<PortalSessionAtStripe>;
 }
 
 /**
@@ -91,19 +106,37 @@ export function createStripeGateway(options: StripeClientOptions): StripeGateway
     async markCustomerReverseCharge(customerId, o) {
       await stripe.customers.update(customerId, { tax_exempt: "reverse" }, requestOptions(o));
     },
+    async retrieveSubscription(id, account) {
+      const answer = await stripe.subscriptions.retrieve(id, {}, accountOption(account));
+      return parsed(STRIPE_OBJECTS.subscription, answer);
+    },
+    async retrieveInvoice(id, account) {
+      return parsed(
+        STRIPE_OBJECTS.invoice,
+        await stripe.invoices.retrieve(id, {}, accountOption(account)),
+      );
+    },
+    async retrieveCharge(id, account) {
+      return parsed(
+        STRIPE_OBJECTS.charge,
+        await stripe.charges.retrieve(id, {}, accountOption(account)),
+      );
+    },
+    async createPortalSession(params, o) {
+      return parsed(
+        STRIPE_OBJECTS.portalSession,
+        await stripe.billingPortal.sessions.create(params, requestOptions(o)),
+      );
+    },
   };
 }
 
-/** The gateway of a mode for this deployment: its secret key (500 naming it if missing) and settings. */
-export function stripeGatewaysFor(
-  env: Bindings,
-  config: Config,
-): (livemode: boolean) => StripeGateway {
-  return (livemode) =>
-    createStripeGateway({
-      secretKey: stripeSecretKey(env, livemode),
-      apiBaseUrl: config.STRIPE_API_BASE_URL,
-      timeoutMs: config.STRIPE_TIMEOUT_MS,
-      maxNetworkRetries: config.STRIPE_MAX_NETWORK_RETRIES,
-    });
+const accountOption = (account: string | null): Stripe.RequestOptions =>
+  account ? { stripeAccount: account } : {};
+
+/** Stripe's answer in our shape, or MalformedStripeResponse naming what it should have been. */
+function parsed<T>(object: { schema: z.ZodType<T>; expected: string }, answer: unknown): T {
+  const result = object.schema.safeParse(answer);
+  if (!result.success) throw new MalformedStripeResponse(object.expected);
+  return result.data;
 }

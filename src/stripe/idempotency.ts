@@ -6,6 +6,9 @@ import { sha256Hex } from "../crypto.ts";
  * parameter sets: a renewed reservation, a customer dropped or a changed app URL is another
  * key, while a retry of the very same request is the same key and reaches Stripe's saved result.
  */
-export async function idempotencyKey(scope: "session" | "customer", ...parts: unknown[]) {
+export async function idempotencyKey(
+  scope: "session" | "customer" | "portal",
+  ...parts: unknown[]
+) {
   return `checkout-edge-${scope}-${await sha256Hex(JSON.stringify(parts))}`;
 }

@@ -1,4 +1,6 @@
 import type Stripe from "stripe";
+import { applyBillingEvent, isBillingEvent } from "../billing/events.ts";
+import type { SyncDeps } from "../billing/sync.ts";
 import { type FollowUpDeps, runTaxExemptFollowUp } from "../checkouts/tax-exempt.ts";
 import {
   completeCheckoutStatement,
@@ -12,7 +14,7 @@ import { ApiError } from "../errors.ts";
 import { MESSAGES } from "../messages.ts";
 import type { EventOutcome } from "../schemas/responses.ts";
 
-export type ApplyEventDeps = FollowUpDeps;
+export type ApplyEventDeps = FollowUpDeps & SyncDeps;
 
 /** What an event did, and the follow-up to run once it is acknowledged (never before). */
 export interface AppliedEvent {
@@ -41,6 +43,18 @@ export async function applyStripeEvent(
   deps: ApplyEventDeps,
   event: Stripe.Event,
 ): Promise<AppliedEvent> {
+  const processed = {
+    id: event.id,
+    type: event.type,
+    livemode: event.livemode,
+    account: event.account ?? null,
+    createdAt: event.created,
+    receivedAt: deps.now(),
+  };
+  if (isBillingEvent(event.type)) {
+    const { outcome } = await applyBillingEvent(deps, event, processed);
+    return { outcome };
+  }
   if (!HANDLED.has(event.type)) return { outcome: "ignored" };
   if (await hasProcessedEvent(deps.db, event.id)) return { outcome: "duplicate" };
 
@@ -57,15 +71,6 @@ export async function applyStripeEvent(
     appId: session.metadata?.app_id ?? "",
     mode: typeof session.mode === "string" ? session.mode : "",
   };
-  const processed = {
-    id: event.id,
-    type: event.type,
-    livemode: event.livemode,
-    account: event.account ?? null,
-    createdAt: event.created,
-    receivedAt: now,
-  };
-
   const record = await findCheckoutForEvent(deps.db, match);
   if (!record) {
     // Not one of ours (another integration on the same account, or deleted by retention).

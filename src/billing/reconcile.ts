@@ -1,0 +1,78 @@
+import type { D1PreparedStatement } from "@cloudflare/workers-types";
+import {
+  findSubscriptionsDue,
+  postponeSubscriptionSync,
+  type SubscriptionRecord,
+} from "../db/billing.ts";
+import { STRIPE_OPERATIONS } from "../messages.ts";
+import { isResourceMissing, toStripeApiError } from "../stripe/errors.ts";
+import { type BillingChange, type SyncDeps, syncInvoice, syncSubscription } from "./sync.ts";
+
+/** A failed read is tried again after this long (Stripe down, an account no longer ours). */
+const RETRY_AFTER_SECONDS = 3_600;
+
+/** What a subscription looked like before and after a read, where anything an app sees moved. */
+export interface Reconciled {
+  id: string;
+  before: Pick<
+    SubscriptionRecord,
+    "status" | "currentPeriodEnd" | "cancelAtPeriodEnd" | "quantity"
+  >;
+  after: Pick<SubscriptionRecord, "status" | "currentPeriodEnd" | "cancelAtPeriodEnd" | "quantity">;
+}
+
+export interface ReconcileResult {
+  checked: number;
+  changed: Reconciled[];
+  failed: { id: string; error: string }[];
+}
+
+const seen = (s: SubscriptionRecord) => ({
+  status: s.status,
+  currentPeriodEnd: s.currentPeriodEnd,
+  cancelAtPeriodEnd: s.cancelAtPeriodEnd,
+  quantity: s.quantity,
+});
+
+/**
+ * Reads again, from Stripe, the subscriptions whose period has ended or whose last read is
+ * older than the configured age, at most `limit` per run, so a missed webhook heals without
+ * anyone acting. Each write is its own batch (with `extra`, issue 15's outbox rows); a read that
+ * fails leaves the row as it was, to be tried again in an hour; Stripe failing ends the run.
+ */
+export async function reconcileSubscriptions(
+  deps: SyncDeps,
+  limit: number,
+  extra: (changes: BillingChange[]) => D1PreparedStatement[] = () => [],
+): Promise<ReconcileResult> {
+  const due = await findSubscriptionsDue(deps.db, deps.now(), limit);
+  const result: ReconcileResult = { checked: due.length, changed: [], failed: [] };
+  for (const row of due) {
+    try {
+      const ref = { id: row.id, livemode: row.livemode, account: row.stripeAccount };
+      const synced = await syncSubscription(deps, ref);
+      // Its latest invoice too: a missed renewal's invoice says whether its payment failed.
+      const latest = synced.latestInvoiceId
+        ? await syncInvoice(deps, { ...ref, id: synced.latestInvoiceId })
+        : null;
+      const changes = [...synced.changes, ...(latest?.changes ?? [])];
+      await deps.db.batch([...synced.statements, ...(latest?.statements ?? []), ...extra(changes)]);
+      const change = synced.changes[0];
+      if (change?.kind === "subscription") {
+        const [before, after] = [seen(row), seen(change.after)];
+        if (JSON.stringify(before) !== JSON.stringify(after)) {
+          result.changed.push({ id: row.id, before, after });
+        }
+      }
+    } catch (err) {
+      const missing = isResourceMissing(err);
+      const apiError = toStripeApiError(err, row.livemode, STRIPE_OPERATIONS.readSubscription);
+      const error = missing ? "Stripe no longer has it (for this account)" : apiError.message;
+      result.failed.push({ id: row.id, error });
+      await postponeSubscriptionSync(deps.db, row.id, deps.now() + RETRY_AFTER_SECONDS);
+      // Stripe down: the rest wait for the next run instead of each waiting for a timeout.
+      if (!missing && apiError.status >= 500) break;
+    }
+  }
+  return result;
+}

@@ -1,0 +1,75 @@
+import type { InvoiceRecord, SubscriptionRecord } from "../db/billing.ts";
+import type { BillingView, InvoiceView, SubscriptionView } from "../schemas/billing.ts";
+
+const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
+const isoOrNull = (seconds: number | null) => (seconds === null ? null : iso(seconds));
+
+/** The statuses in which a subscription is paid for, up to its current period's end. */
+const PAID = new Set(["active", "trialing"]);
+
+function subscriptionView(s: SubscriptionRecord): SubscriptionView {
+  return {
+    id: s.id,
+    status: s.status,
+    price: s.price,
+    quantity: s.quantity,
+    currentPeriodStart: isoOrNull(s.currentPeriodStart),
+    currentPeriodEnd: isoOrNull(s.currentPeriodEnd),
+    cancelAtPeriodEnd: s.cancelAtPeriodEnd,
+    canceledAt: isoOrNull(s.canceledAt),
+    endedAt: isoOrNull(s.endedAt),
+    trialEnd: isoOrNull(s.trialEnd),
+    syncedAt: iso(s.syncedAt),
+  };
+}
+
+function invoiceView(i: InvoiceRecord): InvoiceView {
+  return {
+    id: i.id,
+    status: i.status,
+    subscriptionId: i.subscriptionId,
+    currency: i.currency,
+    amountDue: i.amountDue,
+    amountPaid: i.amountPaid,
+    amountRemaining: i.amountRemaining,
+    attemptCount: i.attemptCount,
+    hostedInvoiceUrl: i.hostedInvoiceUrl,
+    invoicePdf: i.invoicePdf,
+    periodStart: isoOrNull(i.periodStart),
+    periodEnd: isoOrNull(i.periodEnd),
+    paidAt: isoOrNull(i.paidAt),
+    createdAt: iso(i.createdAt),
+  };
+}
+
+/**
+ * The latest invoice that asks for money (not a draft, not void) failed and is not paid: open
+ * after at least one attempt, or given up on (uncollectible).
+ */
+function paymentFailed(invoices: InvoiceRecord[]): boolean {
+  const latest = invoices.find((i) => i.status !== "draft" && i.status !== "void");
+  if (!latest) return false;
+  return latest.status === "uncollectible" || (latest.status === "open" && latest.attemptCount > 0);
+}
+
+/** What an app needs to decide what a tenant may use (SPEC: tenant billing state). */
+export function toBillingView(input: {
+  tenantId: string;
+  livemode: boolean;
+  customerId: string | null;
+  subscriptions: SubscriptionRecord[];
+  invoices: InvoiceRecord[];
+}): BillingView {
+  const paidEnds = input.subscriptions
+    .filter((s) => PAID.has(s.status) && s.currentPeriodEnd !== null)
+    .map((s) => s.currentPeriodEnd as number);
+  return {
+    tenantId: input.tenantId,
+    livemode: input.livemode,
+    customerId: input.customerId,
+    paidUntil: paidEnds.length > 0 ? iso(Math.max(...paidEnds)) : null,
+    paymentFailed: paymentFailed(input.invoices),
+    subscriptions: input.subscriptions.map(subscriptionView),
+    invoices: input.invoices.map(invoiceView),
+  };
+}

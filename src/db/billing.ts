@@ -1,0 +1,384 @@
+/**
+ * D1 queries over subscriptions and invoices, and the refunds of one-time checkouts. Every write
+ * is of an object as Stripe said it was when read (`fetchedAtMs`), and never replaces a row read
+ * later: so a late, duplicated or reordered event cannot overwrite newer state. The operator's
+ * CLI runs the reconciliation too, so the D1 types are imported rather than global.
+ */
+import type { D1Database, D1PreparedStatement } from "@cloudflare/workers-types";
+import type { SubscriptionStatus } from "../stripe/objects.ts";
+
+/** Whose a billing object is: the app, tenant and mode of the checkout that made it. */
+export interface Owner {
+  appId: string;
+  tenantId: string | null;
+  livemode: boolean;
+  stripeAccount: string | null;
+  checkoutId: string;
+}
+
+export interface SubscriptionRecord extends Owner {
+  id: string;
+  customerId: string;
+  status: SubscriptionStatus;
+  price: string | null;
+  quantity: number | null;
+  currentPeriodStart: number | null;
+  currentPeriodEnd: number | null;
+  cancelAtPeriodEnd: boolean;
+  canceledAt: number | null;
+  endedAt: number | null;
+  trialEnd: number | null;
+  createdAt: number;
+  fetchedAtMs: number;
+  syncedAt: number;
+  nextSyncAt: number | null;
+}
+
+interface SubscriptionRow {
+  id: string;
+  app_id: string;
+  tenant_id: string | null;
+  livemode: number;
+  stripe_account: string | null;
+  checkout_id: string;
+  customer_id: string;
+  status: SubscriptionStatus;
+  price: string | null;
+  quantity: number | null;
+  current_period_start: number | null;
+  current_period_end: number | null;
+  cancel_at_period_end: number;
+  canceled_at: number | null;
+  ended_at: number | null;
+  trial_end: number | null;
+  created_at: number;
+  fetched_at_ms: number;
+  synced_at: number;
+  next_sync_at: number | null;
+}
+
+const toSubscription = (r: SubscriptionRow): SubscriptionRecord => ({
+  id: r.id,
+  appId: r.app_id,
+  tenantId: r.tenant_id,
+  livemode: r.livemode === 1,
+  stripeAccount: r.stripe_account,
+  checkoutId: r.checkout_id,
+  customerId: r.customer_id,
+  status: r.status,
+  price: r.price,
+  quantity: r.quantity,
+  currentPeriodStart: r.current_period_start,
+  currentPeriodEnd: r.current_period_end,
+  cancelAtPeriodEnd: r.cancel_at_period_end === 1,
+  canceledAt: r.canceled_at,
+  endedAt: r.ended_at,
+  trialEnd: r.trial_end,
+  createdAt: r.created_at,
+  fetchedAtMs: r.fetched_at_ms,
+  syncedAt: r.synced_at,
+  nextSyncAt: r.next_sync_at,
+});
+
+export async function findSubscription(
+  db: D1Database,
+  id: string,
+): Promise<SubscriptionRecord | null> {
+  const row = await db
+    .prepare("SELECT * FROM subscriptions WHERE id = ?1")
+    .bind(id)
+    .first<SubscriptionRow>();
+  return row ? toSubscription(row) : null;
+}
+
+/** Writes a subscription as read from Stripe, unless a later read was written already. */
+export function upsertSubscriptionStatement(
+  db: D1Database,
+  s: SubscriptionRecord,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO subscriptions (id, app_id, tenant_id, livemode, stripe_account, checkout_id, customer_id,
+         status, price, quantity, current_period_start, current_period_end, cancel_at_period_end,
+         canceled_at, ended_at, trial_end, created_at, fetched_at_ms, synced_at, next_sync_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+       ON CONFLICT (id) DO UPDATE SET
+         customer_id = excluded.customer_id, status = excluded.status, price = excluded.price,
+         quantity = excluded.quantity, current_period_start = excluded.current_period_start,
+         current_period_end = excluded.current_period_end,
+         cancel_at_period_end = excluded.cancel_at_period_end, canceled_at = excluded.canceled_at,
+         ended_at = excluded.ended_at, trial_end = excluded.trial_end,
+         fetched_at_ms = excluded.fetched_at_ms, synced_at = excluded.synced_at,
+         next_sync_at = excluded.next_sync_at
+       WHERE excluded.fetched_at_ms >= subscriptions.fetched_at_ms`,
+    )
+    .bind(
+      s.id,
+      s.appId,
+      s.tenantId,
+      s.livemode ? 1 : 0,
+      s.stripeAccount,
+      s.checkoutId,
+      s.customerId,
+      s.status,
+      s.price,
+      s.quantity,
+      s.currentPeriodStart,
+      s.currentPeriodEnd,
+      s.cancelAtPeriodEnd ? 1 : 0,
+      s.canceledAt,
+      s.endedAt,
+      s.trialEnd,
+      s.createdAt,
+      s.fetchedAtMs,
+      s.syncedAt,
+      s.nextSyncAt,
+    );
+}
+
+/** Which subscriptions of one tenant, app and mode there are, newest first. */
+export async function listTenantSubscriptions(
+  db: D1Database,
+  key: { appId: string; tenantId: string; livemode: boolean },
+): Promise<SubscriptionRecord[]> {
+  const { results } = await db
+    .prepare(
+      "SELECT * FROM subscriptions WHERE app_id = ?1 AND tenant_id = ?2 AND livemode = ?3 ORDER BY created_at DESC, id",
+    )
+    .bind(key.appId, key.tenantId, key.livemode ? 1 : 0)
+    .all<SubscriptionRow>();
+  return results.map(toSubscription);
+}
+
+/**
+ * The tenant's current subscription of an app and mode: one that is trialing, active or past
+ * due (still running, and still to be paid for), the newest if there are several.
+ */
+export async function findCurrentSubscription(
+  db: D1Database,
+  key: { appId: string; tenantId: string; livemode: boolean },
+): Promise<SubscriptionRecord | null> {
+  const row = await db
+    .prepare(
+      `SELECT * FROM subscriptions WHERE app_id = ?1 AND tenant_id = ?2 AND livemode = ?3
+         AND status IN ('trialing', 'active', 'past_due')
+       ORDER BY created_at DESC, id LIMIT 1`,
+    )
+    .bind(key.appId, key.tenantId, key.livemode ? 1 : 0)
+    .first<SubscriptionRow>();
+  return row ? toSubscription(row) : null;
+}
+
+/** Live subscriptions whose time to be read again has come, the longest waiting first. */
+export async function findSubscriptionsDue(
+  db: D1Database,
+  now: number,
+  limit: number,
+): Promise<SubscriptionRecord[]> {
+  const { results } = await db
+    .prepare(
+      "SELECT * FROM subscriptions WHERE next_sync_at IS NOT NULL AND next_sync_at <= ?1 ORDER BY next_sync_at LIMIT ?2",
+    )
+    .bind(now, limit)
+    .all<SubscriptionRow>();
+  return results.map(toSubscription);
+}
+
+export interface InvoiceRecord extends Omit<Owner, "checkoutId"> {
+  id: string;
+  checkoutId: string | null;
+  customerId: string | null;
+  subscriptionId: string | null;
+  status: string | null;
+  currency: string;
+  amountDue: number;
+  amountPaid: number;
+  amountRemaining: number;
+  attemptCount: number;
+  hostedInvoiceUrl: string | null;
+  invoicePdf: string | null;
+  periodStart: number | null;
+  periodEnd: number | null;
+  paidAt: number | null;
+  createdAt: number;
+  fetchedAtMs: number;
+  syncedAt: number;
+}
+
+interface InvoiceRow {
+  id: string;
+  app_id: string;
+  tenant_id: string | null;
+  livemode: number;
+  stripe_account: string | null;
+  customer_id: string | null;
+  subscription_id: string | null;
+  checkout_id: string | null;
+  status: string | null;
+  currency: string;
+  amount_due: number;
+  amount_paid: number;
+  amount_remaining: number;
+  attempt_count: number;
+  hosted_invoice_url: string | null;
+  invoice_pdf: string | null;
+  period_start: number | null;
+  period_end: number | null;
+  paid_at: number | null;
+  created_at: number;
+  fetched_at_ms: number;
+  synced_at: number;
+}
+
+const toInvoice = (r: InvoiceRow): InvoiceRecord => ({
+  id: r.id,
+  appId: r.app_id,
+  tenantId: r.tenant_id,
+  livemode: r.livemode === 1,
+  stripeAccount: r.stripe_account,
+  customerId: r.customer_id,
+  subscriptionId: r.subscription_id,
+  checkoutId: r.checkout_id,
+  status: r.status,
+  currency: r.currency,
+  amountDue: r.amount_due,
+  amountPaid: r.amount_paid,
+  amountRemaining: r.amount_remaining,
+  attemptCount: r.attempt_count,
+  hostedInvoiceUrl: r.hosted_invoice_url,
+  invoicePdf: r.invoice_pdf,
+  periodStart: r.period_start,
+  periodEnd: r.period_end,
+  paidAt: r.paid_at,
+  createdAt: r.created_at,
+  fetchedAtMs: r.fetched_at_ms,
+  syncedAt: r.synced_at,
+});
+
+export async function findInvoice(db: D1Database, id: string): Promise<InvoiceRecord | null> {
+  const row = await db.prepare("SELECT * FROM invoices WHERE id = ?1").bind(id).first<InvoiceRow>();
+  return row ? toInvoice(row) : null;
+}
+
+/** Writes an invoice as read from Stripe, unless a later read was written already. */
+export function upsertInvoiceStatement(db: D1Database, i: InvoiceRecord): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO invoices (id, app_id, tenant_id, livemode, stripe_account, customer_id, subscription_id,
+         checkout_id, status, currency, amount_due, amount_paid, amount_remaining, attempt_count,
+         hosted_invoice_url, invoice_pdf, period_start, period_end, paid_at, created_at, fetched_at_ms, synced_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
+       ON CONFLICT (id) DO UPDATE SET
+         status = excluded.status, amount_due = excluded.amount_due,
+         amount_paid = excluded.amount_paid, amount_remaining = excluded.amount_remaining,
+         attempt_count = excluded.attempt_count, hosted_invoice_url = excluded.hosted_invoice_url,
+         invoice_pdf = excluded.invoice_pdf, period_start = excluded.period_start,
+         period_end = excluded.period_end, paid_at = excluded.paid_at,
+         fetched_at_ms = excluded.fetched_at_ms, synced_at = excluded.synced_at
+       WHERE excluded.fetched_at_ms >= invoices.fetched_at_ms`,
+    )
+    .bind(
+      i.id,
+      i.appId,
+      i.tenantId,
+      i.livemode ? 1 : 0,
+      i.stripeAccount,
+      i.customerId,
+      i.subscriptionId,
+      i.checkoutId,
+      i.status,
+      i.currency,
+      i.amountDue,
+      i.amountPaid,
+      i.amountRemaining,
+      i.attemptCount,
+      i.hostedInvoiceUrl,
+      i.invoicePdf,
+      i.periodStart,
+      i.periodEnd,
+      i.paidAt,
+      i.createdAt,
+      i.fetchedAtMs,
+      i.syncedAt,
+    );
+}
+
+/** The latest invoices of one tenant, app and mode, newest first. */
+export async function listTenantInvoices(
+  db: D1Database,
+  key: { appId: string; tenantId: string; livemode: boolean },
+  limit: number,
+): Promise<InvoiceRecord[]> {
+  const { results } = await db
+    .prepare(
+      "SELECT * FROM invoices WHERE app_id = ?1 AND tenant_id = ?2 AND livemode = ?3 ORDER BY created_at DESC, period_end DESC, id LIMIT ?4",
+    )
+    .bind(key.appId, key.tenantId, key.livemode ? 1 : 0, limit)
+    .all<InvoiceRow>();
+  return results.map(toInvoice);
+}
+
+/** A completed one-time checkout, found by its payment intent, for its charge's refunds. */
+export async function findCheckoutByPaymentIntent(
+  db: D1Database,
+  paymentIntentId: string,
+  livemode: boolean,
+  stripeAccount: string | null,
+): Promise<{
+  id: string;
+  appId: string;
+  tenantId: string | null;
+  paymentStatus: string | null;
+} | null> {
+  const row = await db
+    .prepare(
+      `SELECT id, app_id, tenant_id, payment_status FROM checkout_sessions
+       WHERE stripe_payment_intent_id = ?1 AND livemode = ?2 AND COALESCE(stripe_account, '') = ?3`,
+    )
+    .bind(paymentIntentId, livemode ? 1 : 0, stripeAccount ?? "")
+    .first<{
+      id: string;
+      app_id: string;
+      tenant_id: string | null;
+      payment_status: string | null;
+    }>();
+  return row
+    ? { id: row.id, appId: row.app_id, tenantId: row.tenant_id, paymentStatus: row.payment_status }
+    : null;
+}
+
+/**
+ * Records a one-time checkout's refunds: `refunded` when all of it, else `partially_refunded`,
+ * with the amount. Refunds only grow, so a smaller amount read earlier never replaces a larger.
+ */
+export function recordRefundStatement(
+  db: D1Database,
+  checkoutId: string,
+  refund: { amountRefunded: number; amount: number; currency: string },
+  now: number,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE checkout_sessions SET
+         refunded_amount = MAX(COALESCE(refunded_amount, 0), ?2),
+         refund_currency = ?3,
+         payment_status = CASE WHEN MAX(COALESCE(refunded_amount, 0), ?2) >= ?4 THEN 'refunded' ELSE 'partially_refunded' END,
+         updated_at = ?5
+       WHERE id = ?1 AND ?2 > 0`,
+    )
+    .bind(checkoutId, refund.amountRefunded, refund.currency, refund.amount, now);
+}
+
+/** A subscription whose read failed is tried again later, not at every run. */
+export async function postponeSubscriptionSync(
+  db: D1Database,
+  id: string,
+  until: number,
+): Promise<void> {
+  await db
+    .prepare(
+      "UPDATE subscriptions SET next_sync_at = ?2 WHERE id = ?1 AND next_sync_at IS NOT NULL",
+    )
+    .bind(id, until)
+    .run();
+}

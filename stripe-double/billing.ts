@@ -1,0 +1,549 @@
+/**
+ * What a paid checkout leaves at Stripe, as far as this service reads it: subscriptions and
+ * their invoices, the invoice and charge of a one-time payment, billing portal sessions. And
+ * what happens to them later (a renewal that is paid or fails, a cancellation, a pause, a
+ * refund), each returning the events Stripe would send, in the order Stripe sends them.
+ */
+import type { DoubleSession } from "./checkout-sessions.ts";
+import {
+  type DoubleEvent,
+  formGroup,
+  noSuch,
+  type Price,
+  randomId,
+  StripeRefusal,
+} from "./wire.ts";
+
+const MONTH = 30 * 24 * 3600;
+
+export interface DoubleSubscription {
+  id: string;
+  livemode: boolean;
+  account: string | null;
+  customer: string;
+  status: "active" | "past_due" | "canceled" | "paused" | "trialing" | "unpaid";
+  metadata: Record<string, string>;
+  price: string;
+  quantity: number;
+  cancel_at_period_end: boolean;
+  canceled_at: number | null;
+  ended_at: number | null;
+  trial_end: number | null;
+  created: number;
+  current_period_start: number;
+  current_period_end: number;
+  latest_invoice: string | null;
+}
+
+export interface DoubleInvoice {
+  id: string;
+  livemode: boolean;
+  account: string | null;
+  customer: string;
+  status: "draft" | "open" | "paid" | "void" | "uncollectible";
+  currency: string;
+  amount_due: number;
+  amount_paid: number;
+  attempt_count: number;
+  period_start: number;
+  period_end: number;
+  created: number;
+  metadata: Record<string, string>;
+  subscription: string | null;
+  subscription_metadata: Record<string, string>;
+  paid_at: number | null;
+}
+
+export interface DoubleCharge {
+  id: string;
+  livemode: boolean;
+  account: string | null;
+  customer: string | null;
+  payment_intent: string;
+  amount: number;
+  amount_refunded: number;
+  currency: string;
+}
+
+export interface DoublePortalSession {
+  id: string;
+  livemode: boolean;
+  account: string | null;
+  customer: string;
+  return_url: string;
+  flow: string | null;
+  subscription: string | null;
+  url: string;
+}
+
+/** What the billing world needs of the double: its clock, its catalogue, its event maker. */
+export interface BillingHost {
+  nowSeconds(): number;
+  prices: Record<string, Price>;
+  checkoutOrigin: string;
+  customers: Map<string, { livemode: boolean; account: string | null; deleted: boolean }>;
+  event(
+    type: string,
+    owner: { livemode: boolean; account: string | null },
+    object: Record<string, unknown>,
+  ): DoubleEvent;
+}
+
+const owns = (
+  object: { livemode: boolean; account: string | null },
+  livemode: boolean,
+  account: string | null,
+) => object.livemode === livemode && object.account === account;
+
+export class BillingWorld {
+  readonly subscriptions = new Map<string, DoubleSubscription>();
+  readonly invoices = new Map<string, DoubleInvoice>();
+  readonly charges = new Map<string, DoubleCharge>();
+  readonly portalSessions = new Map<string, DoublePortalSession>();
+  private readonly host: BillingHost;
+
+  constructor(host: BillingHost) {
+    this.host = host;
+  }
+
+  clear(): void {
+    this.subscriptions.clear();
+    this.invoices.clear();
+    this.charges.clear();
+    this.portalSessions.clear();
+  }
+
+  private amountOf(priceId: string, quantity: number): { amount: number; currency: string } {
+    const price = this.host.prices[priceId];
+    return { amount: (price?.unitAmount ?? 1000) * quantity, currency: price?.currency ?? "eur" };
+  }
+
+  private newInvoice(
+    owner: { livemode: boolean; account: string | null; customer: string },
+    what: { priceId: string; quantity: number; periodStart: number; periodEnd: number },
+    parent: { subscription: string; metadata: Record<string, string> } | null,
+    metadata: Record<string, string>,
+  ): DoubleInvoice {
+    const { amount, currency } = this.amountOf(what.priceId, what.quantity);
+    const invoice: DoubleInvoice = {
+      id: randomId("in_"),
+      livemode: owner.livemode,
+      account: owner.account,
+      customer: owner.customer,
+      status: "open",
+      currency,
+      amount_due: amount,
+      amount_paid: 0,
+      attempt_count: 0,
+      period_start: what.periodStart,
+      period_end: what.periodEnd,
+      created: this.host.nowSeconds(),
+      metadata,
+      subscription: parent?.subscription ?? null,
+      subscription_metadata: parent?.metadata ?? {},
+      paid_at: null,
+    };
+    this.invoices.set(invoice.id, invoice);
+    return invoice;
+  }
+
+  /** An invoice's payment attempt, and the events it causes (after invoice.finalized). */
+  private attempt(invoice: DoubleInvoice, paid: boolean): DoubleEvent[] {
+    invoice.attempt_count += 1;
+    if (paid) {
+      invoice.status = "paid";
+      invoice.amount_paid = invoice.amount_due;
+      invoice.paid_at = this.host.nowSeconds();
+      return [
+        this.invoiceEvent("invoice.paid", invoice),
+        this.invoiceEvent("invoice.payment_succeeded", invoice),
+      ];
+    }
+    return [this.invoiceEvent("invoice.payment_failed", invoice)];
+  }
+
+  private invoiceEvent(type: string, invoice: DoubleInvoice): DoubleEvent {
+    return this.host.event(type, invoice, this.publicInvoice(invoice));
+  }
+
+  private subscriptionEvent(type: string, sub: DoubleSubscription): DoubleEvent {
+    return this.host.event(type, sub, this.publicSubscription(sub));
+  }
+
+  /**
+   * A subscription checkout paid: the subscription and its first invoice, paid. Stripe sends
+   * the subscription's and the invoice's events before checkout.session.completed.
+   */
+  startSubscription(session: DoubleSession): DoubleEvent[] {
+    const now = this.host.nowSeconds();
+    const price = session.form["line_items[0][price]"] ?? "";
+    const quantity = Number(session.form["line_items[0][quantity]"] ?? 1);
+    const metadata = formGroup(session.form, "subscription_data[metadata]");
+    const sub: DoubleSubscription = {
+      id: session.subscription ?? randomId("sub_"),
+      livemode: session.livemode,
+      account: session.account,
+      customer: session.customer ?? "",
+      status: "active",
+      metadata,
+      price,
+      quantity,
+      cancel_at_period_end: false,
+      canceled_at: null,
+      ended_at: null,
+      trial_end: null,
+      created: now,
+      current_period_start: now,
+      current_period_end: now + MONTH,
+      latest_invoice: null,
+    };
+    this.subscriptions.set(sub.id, sub);
+    const invoice = this.newInvoice(
+      sub,
+      { priceId: price, quantity, periodStart: now, periodEnd: now + MONTH },
+      { subscription: sub.id, metadata },
+      {},
+    );
+    sub.latest_invoice = invoice.id;
+    session.invoice = invoice.id;
+    return [
+      this.subscriptionEvent("customer.subscription.created", sub),
+      this.invoiceEvent("invoice.created", invoice),
+      this.invoiceEvent("invoice.finalized", invoice),
+      ...this.attempt(invoice, true),
+    ];
+  }
+
+  /** A one-time checkout paid: its charge, and the invoice Checkout makes (invoice_creation). */
+  chargePayment(session: DoubleSession): DoubleEvent[] {
+    const price = session.form["line_items[0][price]"] ?? "";
+    const quantity = Number(session.form["line_items[0][quantity]"] ?? 1);
+    const { amount, currency } = this.amountOf(price, quantity);
+    const charge: DoubleCharge = {
+      id: randomId("ch_"),
+      livemode: session.livemode,
+      account: session.account,
+      customer: session.customer,
+      payment_intent: session.payment_intent ?? randomId("pi_"),
+      amount,
+      amount_refunded: 0,
+      currency,
+    };
+    this.charges.set(charge.id, charge);
+    if (session.form["invoice_creation[enabled]"] !== "true" || !session.customer) return [];
+    const now = this.host.nowSeconds();
+    const invoice = this.newInvoice(
+      { ...charge, customer: session.customer },
+      { priceId: price, quantity, periodStart: now, periodEnd: now },
+      null,
+      formGroup(session.form, "invoice_creation[invoice_data][metadata]"),
+    );
+    session.invoice = invoice.id;
+    return [this.invoiceEvent("invoice.finalized", invoice), ...this.attempt(invoice, true)];
+  }
+
+  private subscription(id: string): DoubleSubscription {
+    const sub = this.subscriptions.get(id);
+    if (!sub) throw new Error(`stripe double: no subscription ${id}`);
+    return sub;
+  }
+
+  /** The period ends: a new one starts and its invoice is paid, or fails (past_due). */
+  renew(id: string, outcome: "paid" | "failed"): DoubleEvent[] {
+    const sub = this.subscription(id);
+    if (sub.status === "canceled") throw new Error(`stripe double: ${id} is canceled`);
+    const start = sub.current_period_end;
+    const end = start + MONTH;
+    const invoice = this.newInvoice(
+      sub,
+      { priceId: sub.price, quantity: sub.quantity, periodStart: start, periodEnd: end },
+      { subscription: sub.id, metadata: sub.metadata },
+      {},
+    );
+    sub.latest_invoice = invoice.id;
+    sub.current_period_start = start;
+    sub.current_period_end = end;
+    const attempted = this.attempt(invoice, outcome === "paid");
+    sub.status = outcome === "paid" ? "active" : "past_due";
+    return [
+      this.invoiceEvent("invoice.created", invoice),
+      this.invoiceEvent("invoice.finalized", invoice),
+      ...attempted,
+      this.subscriptionEvent("customer.subscription.updated", sub),
+    ];
+  }
+
+  /** Canceled now (customer.subscription.deleted), or at the period's end (updated). */
+  cancel(id: string, atPeriodEnd = false): DoubleEvent[] {
+    const sub = this.subscription(id);
+    const now = this.host.nowSeconds();
+    sub.canceled_at = now;
+    if (atPeriodEnd) {
+      sub.cancel_at_period_end = true;
+      return [this.subscriptionEvent("customer.subscription.updated", sub)];
+    }
+    sub.status = "canceled";
+    sub.ended_at = now;
+    return [this.subscriptionEvent("customer.subscription.deleted", sub)];
+  }
+
+  pause(id: string): DoubleEvent[] {
+    const sub = this.subscription(id);
+    sub.status = "paused";
+    return [
+      this.subscriptionEvent("customer.subscription.paused", sub),
+      this.subscriptionEvent("customer.subscription.updated", sub),
+    ];
+  }
+
+  resume(id: string): DoubleEvent[] {
+    const sub = this.subscription(id);
+    sub.status = "active";
+    return [
+      this.subscriptionEvent("customer.subscription.resumed", sub),
+      this.subscriptionEvent("customer.subscription.updated", sub),
+    ];
+  }
+
+  changeQuantity(id: string, quantity: number): DoubleEvent[] {
+    const sub = this.subscription(id);
+    sub.quantity = quantity;
+    return [this.subscriptionEvent("customer.subscription.updated", sub)];
+  }
+
+  /** A new card: Stripe retries the subscription's open invoice with it, and it is paid. */
+  updateCard(id: string): DoubleEvent[] {
+    const sub = this.subscription(id);
+    const open = sub.latest_invoice ? this.invoices.get(sub.latest_invoice) : undefined;
+    if (open?.status !== "open") return [];
+    const paid = this.attempt(open, true);
+    sub.status = "active";
+    return [...paid, this.subscriptionEvent("customer.subscription.updated", sub)];
+  }
+
+  voidInvoice(id: string): DoubleEvent[] {
+    const invoice = this.invoices.get(id);
+    if (invoice?.status !== "open") throw new Error(`stripe double: invoice ${id} is not open`);
+    invoice.status = "void";
+    return [this.invoiceEvent("invoice.voided", invoice)];
+  }
+
+  markUncollectible(id: string): DoubleEvent[] {
+    const invoice = this.invoices.get(id);
+    if (invoice?.status !== "open") throw new Error(`stripe double: invoice ${id} is not open`);
+    invoice.status = "uncollectible";
+    return [this.invoiceEvent("invoice.marked_uncollectible", invoice)];
+  }
+
+  /** Refunds all of a charge, or `amount` of it (at most what is left). */
+  refund(chargeId: string, amount?: number): DoubleEvent[] {
+    const charge = this.charges.get(chargeId);
+    if (!charge) throw new Error(`stripe double: no charge ${chargeId}`);
+    const left = charge.amount - charge.amount_refunded;
+    const refunded = Math.min(amount ?? left, left);
+    if (refunded <= 0) throw new Error(`stripe double: charge ${chargeId} is refunded already`);
+    charge.amount_refunded += refunded;
+    const refund = { id: randomId("re_"), object: "refund", amount: refunded, charge: charge.id };
+    return [
+      this.host.event("refund.created", charge, refund),
+      this.host.event("charge.refunded", charge, this.publicCharge(charge)),
+    ];
+  }
+
+  /** The charge of a paid one-time checkout, by the session's payment intent. */
+  chargeOf(paymentIntent: string): DoubleCharge | undefined {
+    return [...this.charges.values()].find((c) => c.payment_intent === paymentIntent);
+  }
+
+  /** GET of the objects, and POST /v1/billing_portal/sessions; null for other paths. */
+  route(
+    method: string,
+    path: string,
+    form: Record<string, string>,
+    livemode: boolean,
+    account: string | null,
+  ): Record<string, unknown> | null {
+    const get = /^\/v1\/(subscriptions|invoices|charges)\/([^/]+)$/.exec(path);
+    if (method === "GET" && get?.[1] && get[2]) {
+      const [kind, id] = [get[1], get[2]];
+      if (kind === "subscriptions") {
+        const sub = this.subscriptions.get(id);
+        if (!sub || !owns(sub, livemode, account)) throw noSuch("subscription", id, "id", 404);
+        return this.publicSubscription(sub);
+      }
+      if (kind === "invoices") {
+        const invoice = this.invoices.get(id);
+        if (!invoice || !owns(invoice, livemode, account)) throw noSuch("invoice", id, "id", 404);
+        return this.publicInvoice(invoice);
+      }
+      const charge = this.charges.get(id);
+      if (!charge || !owns(charge, livemode, account)) throw noSuch("charge", id, "id", 404);
+      return this.publicCharge(charge);
+    }
+    if (method === "POST" && path === "/v1/billing_portal/sessions") {
+      return this.createPortalSession(form, livemode, account);
+    }
+    return null;
+  }
+
+  private createPortalSession(
+    form: Record<string, string>,
+    livemode: boolean,
+    account: string | null,
+  ): Record<string, unknown> {
+    const known =
+      /^(customer|return_url|flow_data\[type\]|flow_data\[(subscription_cancel|subscription_update)\]\[subscription\])$/;
+    for (const name of Object.keys(form)) {
+      if (!known.test(name)) {
+        throw new StripeRefusal(400, `Received unknown parameter: ${name}`, {
+          param: name,
+          code: "parameter_unknown",
+        });
+      }
+    }
+    const customerId = form.customer ?? "";
+    if (!customerId)
+      throw new StripeRefusal(400, "Missing required param: customer.", { param: "customer" });
+    if (!form.return_url || !/^https?:\/\//.test(form.return_url)) {
+      throw new StripeRefusal(400, "Not a valid URL", { param: "return_url" });
+    }
+    const flow = form["flow_data[type]"] ?? null;
+    if (
+      flow &&
+      !["payment_method_update", "subscription_cancel", "subscription_update"].includes(flow)
+    ) {
+      throw new StripeRefusal(400, `Invalid flow_data[type]: ${flow}`, {
+        param: "flow_data[type]",
+      });
+    }
+    const subscriptionParam =
+      flow && flow !== "payment_method_update" ? `flow_data[${flow}][subscription]` : null;
+    const subscriptionId = subscriptionParam ? form[subscriptionParam] : undefined;
+    if (subscriptionParam && !subscriptionId) {
+      throw new StripeRefusal(400, `Missing required param: ${subscriptionParam}.`, {
+        param: subscriptionParam,
+      });
+    }
+    const customer = this.host.customers.get(customerId);
+    if (!customer || customer.deleted || !owns(customer, livemode, account)) {
+      throw noSuch("customer", customerId, "customer");
+    }
+    if (subscriptionId) {
+      const sub = this.subscriptions.get(subscriptionId);
+      if (!sub || !owns(sub, livemode, account) || sub.customer !== customerId) {
+        throw noSuch("subscription", subscriptionId, subscriptionParam ?? "subscription");
+      }
+    }
+    const id = randomId("bps_");
+    const session: DoublePortalSession = {
+      id,
+      livemode,
+      account,
+      customer: customerId,
+      return_url: form.return_url,
+      flow,
+      subscription: subscriptionId ?? null,
+      url: `${this.host.checkoutOrigin}/p/session/${id}`,
+    };
+    this.portalSessions.set(id, session);
+    return {
+      id,
+      object: "billing_portal.session",
+      livemode,
+      customer: customerId,
+      return_url: session.return_url,
+      url: session.url,
+      created: this.host.nowSeconds(),
+      flow: flow ? { type: flow } : null,
+    };
+  }
+
+  publicSubscription(sub: DoubleSubscription): Record<string, unknown> {
+    return {
+      id: sub.id,
+      object: "subscription",
+      livemode: sub.livemode,
+      customer: sub.customer,
+      status: sub.status,
+      metadata: sub.metadata,
+      cancel_at_period_end: sub.cancel_at_period_end,
+      canceled_at: sub.canceled_at,
+      ended_at: sub.ended_at,
+      trial_end: sub.trial_end,
+      created: sub.created,
+      start_date: sub.created,
+      latest_invoice: sub.latest_invoice,
+      items: {
+        object: "list",
+        data: [
+          {
+            id: `si_${sub.id.slice(4)}`,
+            object: "subscription_item",
+            price: { id: sub.price, object: "price" },
+            quantity: sub.quantity,
+            current_period_start: sub.current_period_start,
+            current_period_end: sub.current_period_end,
+          },
+        ],
+      },
+    };
+  }
+
+  publicInvoice(invoice: DoubleInvoice): Record<string, unknown> {
+    const base = `${this.host.checkoutOrigin}/i/${invoice.id}`;
+    return {
+      id: invoice.id,
+      object: "invoice",
+      livemode: invoice.livemode,
+      customer: invoice.customer,
+      status: invoice.status,
+      currency: invoice.currency,
+      amount_due: invoice.amount_due,
+      amount_paid: invoice.amount_paid,
+      amount_remaining: invoice.amount_due - invoice.amount_paid,
+      attempt_count: invoice.attempt_count,
+      attempted: invoice.attempt_count > 0,
+      hosted_invoice_url: base,
+      invoice_pdf: `${base}/pdf`,
+      period_start: invoice.period_start,
+      period_end: invoice.period_end,
+      created: invoice.created,
+      metadata: invoice.metadata,
+      status_transitions: { paid_at: invoice.paid_at },
+      parent: invoice.subscription
+        ? {
+            type: "subscription_details",
+            subscription_details: {
+              subscription: invoice.subscription,
+              metadata: invoice.subscription_metadata,
+            },
+          }
+        : null,
+    };
+  }
+
+  publicCharge(charge: DoubleCharge): Record<string, unknown> {
+    return {
+      id: charge.id,
+      object: "charge",
+      livemode: charge.livemode,
+      customer: charge.customer,
+      payment_intent: charge.payment_intent,
+      amount: charge.amount,
+      amount_refunded: charge.amount_refunded,
+      refunded: charge.amount_refunded >= charge.amount,
+      currency: charge.currency,
+      metadata: {},
+    };
+  }
+}
+
+/** Events in another order than Stripe's usual one, as Stripe does not promise any. */
+export function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}

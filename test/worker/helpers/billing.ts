@@ -1,0 +1,83 @@
+import { createScheduledController } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import worker from "../../../src/index.ts";
+import type { DoubleEvent } from "../../../stripe-double/double.ts";
+import { newState } from "./apps.ts";
+import { call, postJson, validBody } from "./http.ts";
+import { stripe } from "./stripe.ts";
+import { deliver } from "./webhooks.ts";
+
+/** Delivers Stripe's events to the worker in the order given; every one must be taken. */
+export async function deliverAll(events: readonly DoubleEvent[]): Promise<void> {
+  for (const event of events) {
+    const res = await deliver(event);
+    if (res.status !== 200)
+      throw new Error(`${event.type}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+}
+
+/**
+ * A tenant's subscription checkout, created through the API and paid at the double; its
+ * events delivered unless `deliverEvents` is false. Returns the ids on both sides.
+ */
+export async function paidSubscription(
+  headers: Record<string, string>,
+  tenantId: string = crypto.randomUUID(),
+  options: { deliverEvents?: boolean; quantity?: number } = {},
+) {
+  const res = await postJson(
+    `/api/v1/tenants/${tenantId}/checkout-sessions`,
+    validBody({
+      state: newState(),
+      mode: "subscription",
+      price: "price_eur_monthly",
+      quantity: options.quantity ?? 1,
+    }),
+    headers,
+  );
+  if (res.status !== 200) throw new Error(`create: ${res.status} ${JSON.stringify(res.body)}`);
+  const sessionId = (res.body.data as { checkout: { id: string } }).checkout.id;
+  const events = stripe.completeSession(sessionId);
+  if (options.deliverEvents !== false) await deliverAll(events);
+  const subscriptionId = stripe.sessions.get(sessionId)?.subscription;
+  if (!subscriptionId) throw new Error("the double made no subscription");
+  return { tenantId, sessionId, subscriptionId, events };
+}
+
+export interface BillingBody {
+  tenantId: string;
+  livemode: boolean;
+  customerId: string | null;
+  paidUntil: string | null;
+  paymentFailed: boolean;
+  subscriptions: {
+    id: string;
+    status: string;
+    quantity: number | null;
+    currentPeriodEnd: string | null;
+    cancelAtPeriodEnd: boolean;
+  }[];
+  invoices: { id: string; status: string | null; attemptCount: number; amountPaid: number }[];
+}
+
+export async function billingOf(
+  headers: Record<string, string>,
+  tenantId: string,
+  query = "?test=true",
+) {
+  const res = await call(`/api/v1/tenants/${tenantId}/billing${query}`, { headers });
+  return { ...res, billing: (res.body.data as { billing?: BillingBody } | null)?.billing };
+}
+
+export async function subscriptionRow(id: string) {
+  return env.DB.prepare("SELECT * FROM subscriptions WHERE id = ?1")
+    .bind(id)
+    .first<Record<string, unknown>>();
+}
+
+export async function runCron(atSeconds: number) {
+  await worker.scheduled(
+    createScheduledController({ scheduledTime: atSeconds * 1000, cron: "*/10 * * * *" }),
+    env,
+  );
+}
