@@ -123,7 +123,7 @@ export const MESSAGES = {
     `A setup checkout needs the tenant's Stripe customer, and Stripe no longer has the one remembered in ${mode} mode (it was forgotten); complete a payment or subscription checkout first`,
   checkoutNotFound: "No checkout session with this id",
   subscriptionExists: (id: string, status: string, mode: Mode) =>
-    `This tenant already has a ${status} subscription of this app in ${mode} mode (${id}); change or cancel it in the customer portal (POST /api/v1/tenants/{tenantId}/portal-sessions) instead of buying a second one`,
+    `This tenant already has a subscription of this app in ${mode} mode, ${id} (${status}); change or cancel it in the customer portal (POST /api/v1/tenants/{tenantId}/portal-sessions) instead of buying a second one`,
   tokenOtherTenant:
     "This access token is not for this tenant (its tenantId claim); a token may only use its own tenant's billing",
   portalNoCustomer: (mode: Mode) =>

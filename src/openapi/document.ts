@@ -1,13 +1,17 @@
+import { portalBodySchema } from "../schemas/billing.ts";
 import { createCheckoutBodySchema } from "../schemas/checkout.ts";
 import {
+  billingResponseSchema,
   createCheckoutResponseSchema,
   failureEnvelopeSchema,
   healthResponseSchema,
+  portalResponseSchema,
   readCheckoutResponseSchema,
   webhookResponseSchema,
 } from "../schemas/responses.ts";
 import { HEADERS, PARAMETERS, SECURITY_SCHEMES } from "./components.ts";
 import { jsonSchema } from "./json-schema.ts";
+import { createPortalSession, getTenantBilling } from "./operations/billing.ts";
 import { createCheckout, createTenantCheckout, readCheckout } from "./operations/checkouts.ts";
 import { docsPage, healthz, openApiJson, paymentPage, webhook } from "./operations/service.ts";
 import type { OpenApiDocument } from "./types.ts";
@@ -34,6 +38,10 @@ function buildOpenApiDocument(): OpenApiDocument {
     tags: [
       { name: "Checkout sessions", description: "Create and read checkouts" },
       { name: "Payment page", description: "Where a person is sent to pay" },
+      {
+        name: "Billing",
+        description: "A tenant's billing state after the checkout, and its portal",
+      },
       { name: "Webhooks", description: "Stripe tells the service what happened" },
       { name: "Service", description: "Liveness and this documentation" },
     ],
@@ -41,6 +49,8 @@ function buildOpenApiDocument(): OpenApiDocument {
       "/api/v1/checkout-sessions": { post: createCheckout() },
       "/api/v1/tenants/{tenantId}/checkout-sessions": { post: createTenantCheckout() },
       "/api/v1/checkout-sessions/{id}": { get: readCheckout() },
+      "/api/v1/tenants/{tenantId}/billing": { get: getTenantBilling() },
+      "/api/v1/tenants/{tenantId}/portal-sessions": { post: createPortalSession() },
       "/checkout/{hash}": { get: paymentPage() },
       "/api/v1/webhooks/stripe": { post: webhook() },
       "/healthz": { get: healthz() },
@@ -54,6 +64,9 @@ function buildOpenApiDocument(): OpenApiDocument {
         ReadCheckoutResponse: jsonSchema(readCheckoutResponseSchema),
         WebhookResponse: jsonSchema(webhookResponseSchema),
         HealthResponse: jsonSchema(healthResponseSchema),
+        BillingResponse: jsonSchema(billingResponseSchema),
+        PortalBody: jsonSchema(portalBodySchema),
+        PortalResponse: jsonSchema(portalResponseSchema),
         Failure: jsonSchema(failureEnvelopeSchema),
       },
       parameters: PARAMETERS,

@@ -28,7 +28,7 @@ export const billingQuerySchema = z.strictObject(
   },
 );
 
-export const PORTAL_FLOWS = [
+const PORTAL_FLOWS = [
   "payment_method_update",
   "subscription_cancel",
   "subscription_update",

@@ -392,7 +392,13 @@ describe("the Stripe double's own events (the local stand-in sends these)", () =
     const tenantId = crypto.randomUUID();
     const checkout = await checkoutFor(headers, `/api/v1/tenants/${tenantId}/checkout-sessions`);
     const events = stripe.completeSession(checkout.id);
-    expect(events.map((e) => e.type)).toEqual(["checkout.session.completed"]);
+    // The session's event, then the invoice Checkout makes of it (invoice_creation).
+    expect(events.map((e) => e.type)).toEqual([
+      "checkout.session.completed",
+      "invoice.finalized",
+      "invoice.paid",
+      "invoice.payment_succeeded",
+    ]);
     for (const event of events) expect((await deliver(event)).status).toBe(200);
     const completed = await row(checkout.id);
     expect(completed).toMatchObject({
@@ -411,6 +417,9 @@ describe("the Stripe double's own events (the local stand-in sends these)", () =
     expect(events.map((e) => e.type)).toEqual([
       "checkout.session.completed",
       "checkout.session.async_payment_succeeded",
+      "invoice.finalized",
+      "invoice.paid",
+      "invoice.payment_succeeded",
     ]);
     await deliver(events[0]);
     expect((await row(checkout.id)).payment_status).toBe("unpaid");

@@ -44,7 +44,7 @@ export async function paidSubscription(
   return { tenantId, sessionId, subscriptionId, events };
 }
 
-export interface BillingBody {
+interface BillingBody {
   tenantId: string;
   livemode: boolean;
   customerId: string | null;
