@@ -1,8 +1,10 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { AppRecord } from "../src/apps/records.ts";
+import type { ReconcileResult } from "../src/billing/reconcile.ts";
 import { type UpdatedApp, updateApp } from "./app-update.ts";
 import { createApp, disableApp, enableApp, showApp } from "./apps.ts";
+import { reconcileNow } from "./billing.ts";
 import type { Deps } from "./deps.ts";
 import { UsageError } from "./errors.ts";
 import {
@@ -29,6 +31,7 @@ Commands:
   app create --name NAME [--success-url URL] [--cancel-url URL]
              [--stripe-account-test acct_…] [--stripe-account-live acct_…] [--live]
   app update APP_ID [--name NAME] [--success-url URL] [--cancel-url URL]
+             [--portal-return-url URL|none]
              [--stripe-account-test acct_…|none] [--stripe-account-live acct_…|none]
              [--live | --no-live] [--issuer ISSUER] [--public-key-file PATH]
              [--origin ORIGIN]... [--clear-origins]
@@ -39,6 +42,7 @@ Commands:
   key list --app APP_ID
   key revoke KEY_ID
   tenant forget-customer --app APP_ID --tenant TENANT_ID [--live]
+  billing reconcile [--limit N] [--all]
 
 Options for every command:
   --json            print exactly one JSON object on stdout
@@ -70,6 +74,7 @@ const OPTIONS = {
   name: { type: "string" },
   "success-url": { type: "string" },
   "cancel-url": { type: "string" },
+  "portal-return-url": { type: "string" },
   "stripe-account-test": { type: "string" },
   "stripe-account-live": { type: "string" },
   live: { type: "boolean" },
@@ -82,6 +87,8 @@ const OPTIONS = {
   type: { type: "string" },
   label: { type: "string" },
   tenant: { type: "string" },
+  limit: { type: "string" },
+  all: { type: "boolean" },
 } as const;
 
 type Values = {
@@ -147,6 +154,7 @@ const COMMANDS: Record<string, Command> = {
       "name",
       "success-url",
       "cancel-url",
+      "portal-return-url",
       "stripe-account-test",
       "stripe-account-live",
       "live",
@@ -168,6 +176,7 @@ const COMMANDS: Record<string, Command> = {
         name: values.name,
         successUrl: values["success-url"],
         cancelUrl: values["cancel-url"],
+        portalReturnUrl: values["portal-return-url"],
         stripeAccountTest: values["stripe-account-test"],
         stripeAccountLive: values["stripe-account-live"],
         live,
@@ -238,6 +247,18 @@ const COMMANDS: Record<string, Command> = {
       return { json: result, text };
     },
   },
+  "billing reconcile": {
+    flags: ["limit", "all"],
+    required: [],
+    args: 0,
+    run: async (deps, values) => {
+      const result = await reconcileNow(deps, {
+        limit: values.limit === undefined ? 100 : Number(values.limit),
+        all: values.all ?? false,
+      });
+      return { json: result, text: describeReconciled(result) };
+    },
+  },
   "key revoke": {
     flags: [],
     required: [],
@@ -250,12 +271,27 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+function describeReconciled(result: ReconcileResult): string {
+  const when = (seconds: number | null) =>
+    seconds === null ? "-" : new Date(seconds * 1000).toISOString();
+  const lines = [
+    `Read ${result.checked} subscription(s) from Stripe: ${result.changed.length} changed, ${result.failed.length} could not be read.`,
+    ...result.changed.map(
+      (c) =>
+        `  ${c.id}: ${c.before.status} → ${c.after.status}, period end ${when(c.before.currentPeriodEnd)} → ${when(c.after.currentPeriodEnd)}`,
+    ),
+    ...result.failed.map((f) => `  ${f.id}: ${f.error}`),
+  ];
+  return lines.join("\n");
+}
+
 function describeApp(app: AppRecord): string {
   const rows: [string, string][] = [
     ["status", app.status],
     ["live enabled", app.liveEnabled ? "yes" : "no"],
     ["success URL", app.successUrl ?? "(none)"],
     ["cancel URL", app.cancelUrl ?? "(none)"],
+    ["portal return URL", app.portalReturnUrl ?? "(none: no customer portal)"],
     ["Stripe account (test)", app.stripeAccountTest ?? "(platform account)"],
     ["Stripe account (live)", app.stripeAccountLive ?? "(platform account)"],
     ["token issuer", app.tokenIssuer ?? "(none)"],

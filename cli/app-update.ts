@@ -20,6 +20,8 @@ export type UpdateAppInput = {
   name?: string;
   successUrl?: string;
   cancelUrl?: string;
+  /** Where Stripe's customer portal returns to, or "none" for no portal. */
+  portalReturnUrl?: string;
   /** An account id, or "none" for the platform's own account. */
   stripeAccountTest?: string;
   stripeAccountLive?: string;
@@ -68,6 +70,12 @@ export async function updateApp(
   }
   if (input.cancelUrl !== undefined) {
     changes.cancelUrl = check(returnUrl, input.cancelUrl, "--cancel-url");
+  }
+  if (input.portalReturnUrl !== undefined) {
+    changes.portalReturnUrl =
+      input.portalReturnUrl === "none"
+        ? null
+        : check(returnUrl, input.portalReturnUrl, "--portal-return-url");
   }
   if (input.stripeAccountTest !== undefined) {
     changes.stripeAccountTest = account(input.stripeAccountTest, "--stripe-account-test");

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { D1Database, KVNamespace } from "@cloudflare/workers-types";
 import * as z from "zod";
+import type { ServiceVars } from "../src/config.ts";
 import { CommandError } from "./errors.ts";
 
 /**
@@ -13,7 +14,16 @@ import { CommandError } from "./errors.ts";
  */
 
 /** The bindings the commands use, named as in wrangler.toml and src/env.ts. */
-export type CliBindings = { APPS: KVNamespace; DB: D1Database };
+export type CliBindings = {
+  APPS: KVNamespace;
+  DB: D1Database;
+  /**
+   * The vars and secrets the worker would see: locally those of wrangler.toml and .dev.vars (as
+   * `wrangler dev` reads them); with --remote wrangler.toml's vars. Stripe's secret keys set in
+   * the shell win, which is how --remote gets them (they are never stored).
+   */
+  vars: ServiceVars;
+};
 
 export type PlatformTarget =
   /** What `wrangler dev --config <configPath> [--persist-to <persistTo>]` uses. */
@@ -75,28 +85,28 @@ export function openPlatform(target: PlatformTarget): Promise<Platform> {
 async function open(target: PlatformTarget): Promise<Platform> {
   const { getPlatformProxy } = loadWrangler();
   if (!target.remote) {
-    const proxy = await getPlatformProxy<CliBindings>({
+    const proxy = await getPlatformProxy<Record<string, unknown>>({
       configPath: target.configPath,
       // `wrangler dev --persist-to DIR` keeps its state in DIR/v3; the proxy takes that path.
       persist: { path: path.join(target.persistTo ?? defaultStateDir(target.configPath), "v3") },
       // Local means local, even if someone marks a binding `remote = true` in the config.
       remoteBindings: false,
     });
-    return { env: proxy.env, dispose: proxy.dispose };
+    return { env: bindingsOf(proxy.env), dispose: proxy.dispose };
   }
 
-  const config = remoteConfig(target.configPath);
+  const { config, vars } = remoteConfig(target.configPath);
   const dir = await mkdtemp(path.join(tmpdir(), "checkout-admin-"));
   try {
     const configPath = path.join(dir, "wrangler.json");
     await writeFile(configPath, JSON.stringify(config));
-    const proxy = await getPlatformProxy<CliBindings>({
+    const proxy = await getPlatformProxy<Record<string, unknown>>({
       configPath,
       persist: false,
       remoteBindings: true,
     });
     return {
-      env: proxy.env,
+      env: bindingsOf({ ...vars, ...proxy.env }),
       dispose: async () => {
         try {
           await proxy.dispose();
@@ -109,6 +119,21 @@ async function open(target: PlatformTarget): Promise<Platform> {
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** The secrets a command may take from the shell (never stored): Stripe's keys for --remote. */
+const SHELL_SECRETS = ["STRIPE_SECRET_KEY_TEST", "STRIPE_SECRET_KEY_LIVE"] as const;
+
+/** The proxy's bindings, with every string among them (vars, secrets) as the vars. */
+function bindingsOf(env: Record<string, unknown>): CliBindings {
+  const vars: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env))
+    if (typeof value === "string") vars[name] = value;
+  for (const name of SHELL_SECRETS) {
+    const value = process.env[name];
+    if (value) vars[name] = value;
+  }
+  return { APPS: env.APPS as KVNamespace, DB: env.DB as D1Database, vars };
 }
 
 /**
@@ -136,6 +161,7 @@ const projectConfigSchema = z.object({
   name: z.string().optional(),
   compatibility_date: z.string().optional(),
   account_id: z.string().optional(),
+  vars: z.record(z.string(), z.unknown()).optional(),
   kv_namespaces: z.array(z.object({ binding: z.string(), id: z.string().optional() })),
   d1_databases: z.array(
     z.object({
@@ -152,7 +178,10 @@ const projectConfigSchema = z.object({
  * `wrangler dev` would work on the production namespace too. The production ids (`id`,
  * `database_id`) are taken; a `preview_id` is not.
  */
-function remoteConfig(projectConfigPath: string): object {
+function remoteConfig(projectConfigPath: string): {
+  config: object;
+  vars: Record<string, unknown>;
+} {
   const { unstable_readConfig } = loadWrangler();
   const config = projectConfigSchema.parse(
     unstable_readConfig({ config: projectConfigPath }, { hideWarnings: true }),
@@ -171,7 +200,7 @@ function remoteConfig(projectConfigPath: string): object {
         "`wrangler d1 create checkout-edge` printed there first (docs/deployment.md)",
     );
   }
-  return {
+  const remote = {
     name: config.name,
     compatibility_date: config.compatibility_date,
     ...(config.account_id ? { account_id: config.account_id } : {}),
@@ -180,4 +209,5 @@ function remoteConfig(projectConfigPath: string): object {
       { binding: "DB", database_name: db.database_name, database_id: db.database_id, remote: true },
     ],
   };
+  return { config: remote, vars: config.vars ?? {} };
 }

@@ -10,6 +10,8 @@ import Stripe from "stripe";
 import * as z from "zod";
 import { type DoubleEvent, type Fault, StripeDouble } from "../stripe-double/double.ts";
 import { handleHostedCheckout } from "../stripe-double/hosted.ts";
+import { handleHostedPortal } from "../stripe-double/portal-page.ts";
+import { billingControl } from "./lib/double-billing-control.ts";
 
 const host = "127.0.0.1";
 const port = Number(process.env.STRIPE_DOUBLE_PORT ?? 12111);
@@ -23,15 +25,18 @@ const webhookSecrets = {
   live: process.env.STRIPE_WEBHOOK_SECRET_LIVE ?? "",
 };
 
-/** Signs an event with the mode's webhook secret, as Stripe does, and posts it to the worker. */
-async function deliverEvent(event: DoubleEvent): Promise<void> {
+/**
+ * Signs an event with the mode's webhook secret, as Stripe does, and posts it to the worker;
+ * returns the worker's status (0 when it could not be sent).
+ */
+async function deliverEvent(event: DoubleEvent): Promise<number> {
   const payload = JSON.stringify(event);
   const secret = event.livemode ? webhookSecrets.live : webhookSecrets.test;
   if (!secret) {
     console.error(
       `[stripe double] no webhook secret for ${event.livemode ? "live" : "test"} mode; ${event.type} not sent`,
     );
-    return;
+    return 0;
   }
   const signature = await Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret });
   try {
@@ -42,8 +47,10 @@ async function deliverEvent(event: DoubleEvent): Promise<void> {
       signal: AbortSignal.timeout(10_000),
     });
     console.log(`[stripe double] ${event.type} → ${webhookUrl}: ${response.status}`);
+    return response.status;
   } catch (err) {
     console.error(`[stripe double] ${event.type} → ${webhookUrl} failed: ${String(err)}`);
+    return 0;
   }
 }
 
@@ -169,6 +176,17 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return send(200, "application/json", JSON.stringify(requests, null, 2));
   }
   if (url.pathname === "/__double/faults") return controlFaults(req, send);
+  const control = billingControl(double.billing, req.method ?? "GET", url);
+  if (control) {
+    if (!control.events)
+      return send(control.status, "application/json", JSON.stringify(control.body));
+    // Like Stripe: each event is sent, and the answer says what the worker made of each.
+    const delivered = [];
+    for (const event of control.events) {
+      delivered.push({ type: event.type, id: event.id, status: await deliverEvent(event) });
+    }
+    return send(200, "application/json", JSON.stringify({ events: delivered }));
+  }
   if (req.method === "GET" && url.pathname === "/__double/sessions") {
     // For harnesses that reconcile (npm run load): what the double created, compactly.
     return send(200, "application/json", JSON.stringify(sessionSummaries()));
@@ -180,7 +198,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     if (typeof value === "string") headers.set(name, value);
   }
   const request = new Request(url, { method: req.method, headers, body });
-  const hosted = handleHostedCheckout(double, request);
+  const hosted = handleHostedCheckout(double, request) ?? handleHostedPortal(double, request);
   let response: Response;
   if (hosted) {
     // Like Stripe, the events reach the worker before the person reaches the success URL.

@@ -48,7 +48,7 @@ export const STRIPE_OPERATIONS = {
   readSubscription: {
     what: "the read of the subscription",
     doing: "read the subscription",
-    retry: "Stripe delivers the event again, or the reconciliation reads it later",
+    retry: "Stripe delivers the event again, and the reconciliation reads it again",
   },
   readInvoice: {
     what: "the read of the invoice",

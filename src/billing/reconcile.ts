@@ -43,9 +43,14 @@ const seen = (s: SubscriptionRecord) => ({
 export async function reconcileSubscriptions(
   deps: SyncDeps,
   limit: number,
-  extra: (changes: BillingChange[]) => D1PreparedStatement[] = () => [],
+  options: {
+    /** Read the subscriptions due by then (default: now; the CLI's --all: any live one). */
+    dueBy?: number;
+    extra?: (changes: BillingChange[]) => D1PreparedStatement[];
+  } = {},
 ): Promise<ReconcileResult> {
-  const due = await findSubscriptionsDue(deps.db, deps.now(), limit);
+  const extra = options.extra ?? (() => []);
+  const due = await findSubscriptionsDue(deps.db, options.dueBy ?? deps.now(), limit);
   const result: ReconcileResult = { checked: due.length, changed: [], failed: [] };
   for (const row of due) {
     try {

@@ -97,6 +97,19 @@ describe("app update", () => {
     expect(await stored(app.id)).toEqual(updated);
   });
 
+  it("sets the portal return URL, and none takes it away", async () => {
+    const deps = setup();
+    const app = await createApp(deps, { name: "Demo" });
+    expect(app.portalReturnUrl).toBeNull();
+    const { app: set } = await updateApp(deps, app.id, {
+      portalReturnUrl: "https://shop.example/account",
+    });
+    expect((await stored(app.id)).portalReturnUrl).toBe("https://shop.example/account");
+    expect(set.portalReturnUrl).toBe("https://shop.example/account");
+    await updateApp(deps, app.id, { portalReturnUrl: "none" });
+    expect((await stored(app.id)).portalReturnUrl).toBeNull();
+  });
+
   it("turns live mode on and off", async () => {
     const deps = setup();
     const app = await createApp(deps, { name: "Demo" });
@@ -118,6 +131,7 @@ describe("app update", () => {
     [{ name: " " }, "--name"],
     [{ successUrl: "http://shop.example/ok" }, "--success-url"],
     [{ cancelUrl: "not a url" }, "--cancel-url"],
+    [{ portalReturnUrl: "http://shop.example/account" }, "--portal-return-url"],
     [{ stripeAccountTest: "acct_" }, "--stripe-account-test"],
     [{ stripeAccountLive: "None" }, "--stripe-account-live"],
     [{ tokenIssuer: "" }, "--issuer"],

@@ -39,7 +39,7 @@ const faults = (method: string, body?: unknown) =>
   });
 
 /** An API call as the SDK makes it: form-encoded, with a test key. */
-const createSession = () =>
+const createSession = (extra: Record<string, string> = {}) =>
   fetch(`${origin}/v1/checkout/sessions`, {
     method: "POST",
     headers: {
@@ -53,6 +53,7 @@ const createSession = () =>
       "line_items[0][price]": "price_eur_once",
       "line_items[0][quantity]": "1",
       expires_at: String(Math.floor(Date.now() / 1000) + 3600),
+      ...extra,
     }),
   });
 
@@ -100,5 +101,67 @@ describe("the Stripe double's faults control route", () => {
     });
     expect(res.status).toBe(400);
     expect(await (await faults("GET")).json()).toEqual({ faults: [] });
+  });
+});
+
+describe("the Stripe double's billing control routes", () => {
+  it("renews, cancels and lists a paid subscription, answering with the events it sent", async () => {
+    const created = await createSession({
+      mode: "subscription",
+      "line_items[0][price]": "price_eur_monthly",
+      "subscription_data[metadata][tenant_id]": "t-1",
+    });
+    const { id } = (await created.json()) as { id: string };
+    // Paying at the hosted page (the worker is not running here: the events go nowhere).
+    const paid = await fetch(`${origin}/c/pay/${id}/pay`, { method: "POST", redirect: "manual" });
+    expect(paid.status).toBe(303);
+    const [subscription] = (await (await fetch(`${origin}/__double/subscriptions`)).json()) as {
+      id: string;
+      status: string;
+      tenantId: string;
+    }[];
+    expect(subscription).toMatchObject({ status: "active", tenantId: "t-1" });
+
+    const renew = await fetch(
+      `${origin}/__double/subscriptions/${subscription?.id}/renew?outcome=failed`,
+      { method: "POST" },
+    );
+    expect(renew.status).toBe(200);
+    const { events } = (await renew.json()) as { events: { type: string; status: number }[] };
+    expect(events.map((e) => e.type)).toEqual([
+      "invoice.created",
+      "invoice.finalized",
+      "invoice.payment_failed",
+      "customer.subscription.updated",
+    ]);
+    const shuffledRenewal = await fetch(
+      `${origin}/__double/subscriptions/${subscription?.id}/renew?outcome=paid&shuffle=true`,
+      { method: "POST" },
+    );
+    const types = ((await shuffledRenewal.json()) as { events: { type: string }[] }).events.map(
+      (e) => e.type,
+    );
+    expect([...types].sort()).toEqual(
+      [
+        "customer.subscription.updated",
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+      ].sort(),
+    );
+    const cancel = await fetch(`${origin}/__double/subscriptions/${subscription?.id}/cancel`, {
+      method: "POST",
+    });
+    expect(((await cancel.json()) as { events: { type: string }[] }).events[0]?.type).toBe(
+      "customer.subscription.deleted",
+    );
+    const bad = await fetch(
+      `${origin}/__double/subscriptions/${subscription?.id}/renew?outcome=maybe`,
+      {
+        method: "POST",
+      },
+    );
+    expect(bad.status).toBe(400);
   });
 });

@@ -1,0 +1,69 @@
+/**
+ * The Stripe double's billing control routes (docs/stripe-double.md): what happens to a tenant's
+ * subscription or payment later, on request, each returning the events Stripe would send.
+ *   POST /__double/subscriptions/<id>/renew?outcome=paid|failed
+ *   POST /__double/subscriptions/<id>/cancel[?atPeriodEnd=true]   …/pause   …/resume
+ *   POST /__double/charges/<id>/refund[?amount=<smallest unit>]
+ *   GET  /__double/subscriptions, GET /__double/charges            (what there is)
+ * `?shuffle=true` sends the events in another order than Stripe's usual one.
+ */
+import { type BillingWorld, shuffled } from "../../stripe-double/billing.ts";
+import type { DoubleEvent } from "../../stripe-double/double.ts";
+
+export type ControlAnswer =
+  | { status: number; body: unknown; events?: undefined }
+  | { status: number; body?: undefined; events: DoubleEvent[] };
+
+export function billingControl(
+  billing: BillingWorld,
+  method: string,
+  url: URL,
+): ControlAnswer | null {
+  if (method === "GET" && url.pathname === "/__double/subscriptions") {
+    const body = [...billing.subscriptions.values()].map((s) => ({
+      id: s.id,
+      status: s.status,
+      customer: s.customer,
+      tenantId: s.metadata.tenant_id ?? null,
+      currentPeriodEnd: s.current_period_end,
+      latestInvoice: s.latest_invoice,
+    }));
+    return { status: 200, body };
+  }
+  if (method === "GET" && url.pathname === "/__double/charges") {
+    return { status: 200, body: [...billing.charges.values()] };
+  }
+  const move =
+    /^\/__double\/(subscriptions|charges)\/([^/]+)\/(renew|cancel|pause|resume|refund)$/.exec(
+      url.pathname,
+    );
+  if (!move?.[1] || !move[2] || !move[3]) return null;
+  if (method !== "POST") return { status: 405, body: { error: "use POST" } };
+  const [kind, id, action] = [move[1], move[2], move[3]];
+  const query = url.searchParams;
+  try {
+    let events: DoubleEvent[];
+    if (kind === "charges") {
+      if (action !== "refund") return { status: 404, body: { error: "charges can be refunded" } };
+      const amount = query.get("amount");
+      events = billing.refund(id, amount === null ? undefined : Number(amount));
+    } else if (action === "renew") {
+      const outcome = query.get("outcome") ?? "paid";
+      if (outcome !== "paid" && outcome !== "failed") {
+        return { status: 400, body: { error: "outcome must be paid or failed" } };
+      }
+      events = billing.renew(id, outcome);
+    } else if (action === "cancel") {
+      events = billing.cancel(id, query.get("atPeriodEnd") === "true");
+    } else if (action === "pause") {
+      events = billing.pause(id);
+    } else if (action === "resume") {
+      events = billing.resume(id);
+    } else {
+      return { status: 404, body: { error: `subscriptions cannot be ${action}ed` } };
+    }
+    return { status: 200, events: query.get("shuffle") === "true" ? shuffled(events) : events };
+  } catch (err) {
+    return { status: 400, body: { error: err instanceof Error ? err.message : String(err) } };
+  }
+}

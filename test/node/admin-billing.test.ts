@@ -1,0 +1,163 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { reconcileNow } from "../../cli/billing.ts";
+import { UsageError } from "../../cli/errors.ts";
+import { freePort } from "../../scripts/lib/local-stack.ts";
+import { ROOT, useLocalApps } from "./helpers/local-apps.ts";
+
+/** `billing reconcile`: the cron's reconciliation on demand, against real D1 and the double. */
+const local = useLocalApps({ migrate: true });
+let double: ChildProcess;
+let doubleOrigin = "";
+
+beforeAll(async () => {
+  const port = await freePort();
+  doubleOrigin = `http://127.0.0.1:${port}`;
+  double = spawn(process.execPath, [path.join(ROOT, "scripts", "stripe-double-server.ts")], {
+    env: { ...process.env, STRIPE_DOUBLE_PORT: String(port) },
+    stdio: "ignore",
+  });
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      await fetch(`${doubleOrigin}/__double/faults`);
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}, 20_000);
+
+afterAll(() => {
+  double?.kill("SIGTERM");
+});
+
+/** The CLI's deps, with the worker's vars pointed at the double. */
+function deps() {
+  const base = local.setup();
+  return {
+    ...base,
+    bindings: async () => {
+      const env = await base.bindings();
+      return {
+        ...env,
+        vars: {
+          ...env.vars,
+          STRIPE_API_BASE_URL: doubleOrigin,
+          STRIPE_SECRET_KEY_TEST: "sk_test_cli_reconcile",
+        },
+      };
+    },
+  };
+}
+
+/** A subscription paid at the double, and its rows as the worker would have written them. */
+async function givenSubscription() {
+  const form = new URLSearchParams({
+    mode: "subscription",
+    success_url: "https://app.example.test/ok",
+    cancel_url: "https://app.example.test/no",
+    "line_items[0][price]": "price_eur_monthly",
+    "line_items[0][quantity]": "1",
+    expires_at: String(Math.floor(Date.now() / 1000) + 3600),
+  });
+  const session = (await (
+    await fetch(`${doubleOrigin}/v1/checkout/sessions`, {
+      method: "POST",
+      headers: { Authorization: "Bearer sk_test_cli_reconcile" },
+      body: form,
+    })
+  ).json()) as { id: string };
+  await fetch(`${doubleOrigin}/c/pay/${session.id}/pay`, { method: "POST", redirect: "manual" });
+  const subs = (await (await fetch(`${doubleOrigin}/__double/subscriptions`)).json()) as {
+    id: string;
+    customer: string;
+    currentPeriodEnd: number;
+  }[];
+  const sub = subs.at(-1);
+  if (!sub) throw new Error("no subscription at the double");
+  const checkoutId = crypto.randomUUID();
+  await local
+    .db()
+    .prepare(
+      `INSERT INTO subscriptions (id, app_id, tenant_id, livemode, checkout_id, customer_id, status, cancel_at_period_end,
+         current_period_end, created_at, fetched_at_ms, synced_at, next_sync_at)
+       VALUES (?1, ?2, ?3, 0, ?4, ?5, 'active', 0, ?6, 0, 0, 0, ?7)`,
+    )
+    .bind(
+      sub.id,
+      crypto.randomUUID(),
+      crypto.randomUUID(),
+      checkoutId,
+      sub.customer,
+      sub.currentPeriodEnd,
+      Math.floor(Date.now() / 1000) + 3600,
+    )
+    .run();
+  return sub;
+}
+
+describe("billing reconcile", () => {
+  it("reads due subscriptions again from Stripe (all of them with --all) and says what changed", async () => {
+    const sub = await givenSubscription();
+    const renewed = await fetch(
+      `${doubleOrigin}/__double/subscriptions/${sub.id}/renew?outcome=failed`,
+      {
+        method: "POST",
+      },
+    );
+    expect(renewed.status).toBe(200);
+    // Not due yet: nothing read.
+    expect(await reconcileNow(deps(), { limit: 100, all: false })).toMatchObject({ checked: 0 });
+    const result = await reconcileNow(deps(), { limit: 100, all: true });
+    expect(result.checked).toBe(1);
+    expect(result.failed).toEqual([]);
+    expect(result.changed).toEqual([
+      {
+        id: sub.id,
+        before: expect.objectContaining({
+          status: "active",
+          currentPeriodEnd: sub.currentPeriodEnd,
+        }),
+        after: expect.objectContaining({ status: "past_due" }),
+      },
+    ]);
+    const row = await local
+      .db()
+      .prepare("SELECT status FROM subscriptions WHERE id = ?1")
+      .bind(sub.id)
+      .first();
+    expect(row).toEqual({ status: "past_due" });
+  });
+
+  it("says which it could not read, and refuses a bad --limit before opening anything", async () => {
+    const sub = await givenSubscription();
+    await fetch(`${doubleOrigin}/__double/faults`, {
+      method: "POST",
+      body: JSON.stringify({
+        faults: [
+          { kind: "status", status: 503 },
+          { kind: "status", status: 503 },
+        ],
+      }),
+    });
+    const result = await reconcileNow(deps(), { limit: 100, all: true });
+    expect(result.failed).toContainEqual({
+      id: sub.id,
+      error:
+        "Stripe is unavailable; Stripe delivers the event again, and the reconciliation reads it again later",
+    });
+    await expect(reconcileNow(deps(), { limit: 0, all: false })).rejects.toThrow(UsageError);
+    const usage = await new Promise<number>((resolve) =>
+      execFile(
+        process.execPath,
+        ["--experimental-strip-types", "cli/admin.ts", "billing", "reconcile", "--limit", "x"],
+        { cwd: ROOT },
+        (error) => resolve(error ? Number(error.code) : 0),
+      ),
+    );
+    expect(usage).toBe(2);
+  });
+});
