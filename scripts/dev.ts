@@ -64,6 +64,11 @@ async function seedDemo(stripeDoubleOrigin: string | null): Promise<DemoCredenti
   return withPlatform(target, (bindings) => seedDemoApp({ bindings }, stripeDoubleOrigin));
 }
 
+/** The demo app's own pages (served by the Stripe double's server, or, with real Stripe, none). */
+function demoPage(stripeDoubleOrigin: string | null, page: "success" | "cancel" | "account") {
+  return `${stripeDoubleOrigin ?? workerOrigin}/demo/${page}`;
+}
+
 async function seedDemoApp(
   deps: Deps,
   stripeDoubleOrigin: string | null,
@@ -80,18 +85,21 @@ async function seedDemoApp(
       ) {
         throw new Error("incomplete");
       }
-      await showApp(deps, saved.appId);
+      const app = await showApp(deps, saved.appId);
+      // Demo apps seeded before the customer portal existed get its return page.
+      if (!app.portalReturnUrl) {
+        await updateApp(deps, app.id, { portalReturnUrl: demoPage(stripeDoubleOrigin, "account") });
+      }
       say("demo app found in local KV (delete .wrangler/demo-credentials.json to make a new one)");
       return saved as DemoCredentials;
     } catch {
       say("saved demo credentials are gone from local KV or incomplete; seeding new ones");
     }
   }
-  const returnOrigin = stripeDoubleOrigin ?? workerOrigin;
   const app = await createApp(deps, {
     name: "Demo app",
-    successUrl: `${returnOrigin}/demo/success`,
-    cancelUrl: `${returnOrigin}/demo/cancel`,
+    successUrl: demoPage(stripeDoubleOrigin, "success"),
+    cancelUrl: demoPage(stripeDoubleOrigin, "cancel"),
   });
   const write = await createKey(deps, { appId: app.id, type: "write", label: "demo write key" });
   const read = await createKey(deps, { appId: app.id, type: "read", label: "demo read key" });
@@ -108,6 +116,7 @@ async function seedDemoApp(
     tokenIssuer: DEMO_ISSUER,
     publicKeyFile: tokenPublicKeyFile,
     origins: [workerOrigin],
+    portalReturnUrl: demoPage(stripeDoubleOrigin, "account"),
   });
   const credentials = {
     appId: app.id,
@@ -158,7 +167,11 @@ async function demoToken(c: DemoCredentials): Promise<{ token: string; tenantId:
   return { token, tenantId };
 }
 
-function printUsage(c: DemoCredentials, demo: { token: string; tenantId: string }): void {
+function printUsage(
+  c: DemoCredentials,
+  demo: { token: string; tenantId: string },
+  doubleOrigin: string | null,
+): void {
   // The API's example body, with the shell's $STATE spliced in (the body sits in single quotes).
   const body = (mode: "payment" | "subscription", price: string) =>
     JSON.stringify(exampleCreateBody("STATE", { mode, price })).replace(
@@ -181,8 +194,8 @@ function printUsage(c: DemoCredentials, demo: { token: string; tenantId: string 
      -d '${body("payment", "price_eur_once")}'
 
  A subscription, for a tenant:
-   STATE=$(openssl rand -hex 32)
-   curl -s ${workerOrigin}/api/v1/tenants/$(cat /proc/sys/kernel/random/uuid)/checkout-sessions ${headers} \\
+   STATE=$(openssl rand -hex 32); TENANT=$(cat /proc/sys/kernel/random/uuid)
+   curl -s ${workerOrigin}/api/v1/tenants/$TENANT/checkout-sessions ${headers} \\
      -d '${body("subscription", "price_eur_monthly")}'
 
  With an access token instead (valid 1 hour, for tenant ${demo.tenantId}):
@@ -194,6 +207,9 @@ function printUsage(c: DemoCredentials, demo: { token: string; tenantId: string 
  Then open data.checkout.nextAction.url + "?state=$STATE" in a browser, press Pay on the
  Stripe double's page, and read the record back (status "complete"):
    curl -s ${workerOrigin}/api/v1/checkout-sessions/<data.checkout.id> -H 'X-API-KEY: ${c.readKey}' -H 'X-API-KEY-TYPE: read' -H 'X-CLIENT-ID: ${c.appId}'
+ After paying a subscription, the tenant's billing state (paidUntil, paymentFailed, invoices):
+   curl -s '${workerOrigin}/api/v1/tenants/'$TENANT'/billing?test=true' -H 'X-API-KEY: ${c.readKey}' -H 'X-API-KEY-TYPE: read' -H 'X-CLIENT-ID: ${c.appId}'
+${billingRehearsal(doubleOrigin, headers)}
  API documentation: ${workerOrigin}/docs (its Test Request client works with the access token
  above; API keys are refused from a browser with 403, by design)
  Prices the Stripe double knows: price_eur_once, price_eur_monthly, price_usd_once,
@@ -201,6 +217,19 @@ function printUsage(c: DemoCredentials, demo: { token: string; tenantId: string 
  Rows: npx wrangler d1 execute DB --local --command "SELECT * FROM checkout_sessions"
 ────────────────────────────────────────────────────────────────────────────
 `);
+}
+
+/** How to rehearse a failed renewal and open the portal (with the double only). */
+function billingRehearsal(doubleOrigin: string | null, headers: string): string {
+  if (!doubleOrigin) return "";
+  return ` Rehearse a failed renewal (the double renews at once and sends Stripe's events; the
+ subscription id is in the billing state above), then read the billing state again
+ (paymentFailed: true) and open the customer portal, whose "Update card" pays it:
+   curl -s -X POST '${doubleOrigin}/__double/subscriptions/<sub_…>/renew?outcome=failed'
+   curl -s ${workerOrigin}/api/v1/tenants/$TENANT/portal-sessions ${headers} \\
+     -d '{"test":true,"flow":"payment_method_update"}'
+ More (cancel, pause, refunds, Stripe outages): docs/stripe-double.md
+`;
 }
 
 async function main(): Promise<void> {
@@ -281,7 +310,7 @@ async function main(): Promise<void> {
     process.exit(code ?? 1);
   });
   await waitFor(`${workerOrigin}/healthz`, worker, 60);
-  printUsage(credentials, await demoToken(credentials));
+  printUsage(credentials, await demoToken(credentials), doubleOrigin);
 }
 
 main().catch((err: unknown) => {

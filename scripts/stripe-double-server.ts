@@ -156,6 +156,13 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       page("Payment complete", "The demo app's success page."),
     );
   }
+  if (req.method === "GET" && url.pathname === "/demo/account") {
+    return send(
+      200,
+      "text/html; charset=utf-8",
+      page("Back in the app", "The demo app's account page, where the customer portal returns."),
+    );
+  }
   if (req.method === "GET" && url.pathname === "/demo/cancel") {
     return send(
       200,

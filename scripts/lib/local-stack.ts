@@ -293,6 +293,7 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
         successUrl: `${stripeOrigin}/demo/success`,
         cancelUrl: `${stripeOrigin}/demo/cancel`,
       });
+      await updateApp(deps, app.id, { portalReturnUrl: `${stripeOrigin}/demo/account` });
       const write = await createKey(deps, { appId: app.id, type: "write", label: "stack write" });
       const read = await createKey(deps, { appId: app.id, type: "read", label: "stack read" });
       const signAccessToken = options.accessTokens

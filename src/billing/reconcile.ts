@@ -12,7 +12,7 @@ import { type BillingChange, type SyncDeps, syncInvoice, syncSubscription } from
 const RETRY_AFTER_SECONDS = 3_600;
 
 /** What a subscription looked like before and after a read, where anything an app sees moved. */
-export interface Reconciled {
+interface Reconciled {
   id: string;
   before: Pick<
     SubscriptionRecord,

@@ -112,6 +112,87 @@ describe.skipIf(!haveBrowser)("the local flow in Chromium", () => {
     await page.close();
   });
 
+  it("pays a subscription, fails its renewal, reads paymentFailed, and pays it from the portal", async () => {
+    const state = newState();
+    const tenantId = crypto.randomUUID();
+    const created = await postCreate(
+      state,
+      { mode: "subscription", price: "price_eur_monthly", quantity: 1 },
+      tenantId,
+    );
+    expect(created.status).toBe(200);
+    const checkout = (
+      (await created.json()) as { data: { checkout: { nextAction: { url: string } } } }
+    ).data.checkout;
+    const page = await browser.newPage();
+    await page.goto(`${checkout.nextAction.url}?state=${state}`);
+    await page.click("#pay");
+    await page.waitForURL(/\/demo\/success/);
+
+    const keyHeaders = {
+      "X-API-KEY": stack.writeKey,
+      "X-API-KEY-TYPE": "write",
+      "X-CLIENT-ID": stack.appId,
+    };
+    const billing = async () => {
+      const res = await fetch(
+        `${stack.workerOrigin}/api/v1/tenants/${tenantId}/billing?test=true`,
+        {
+          headers: keyHeaders,
+        },
+      );
+      expect(res.status).toBe(200);
+      return (
+        (await res.json()) as {
+          data: {
+            billing: {
+              paidUntil: string | null;
+              paymentFailed: boolean;
+              subscriptions: { id: string; status: string }[];
+            };
+          };
+        }
+      ).data.billing;
+    };
+    const paid = await billing();
+    expect(paid).toMatchObject({ paymentFailed: false, subscriptions: [{ status: "active" }] });
+    expect(paid.paidUntil).not.toBeNull();
+    const subscriptionId = paid.subscriptions[0]?.id;
+
+    // The renewal fails at the double, which sends Stripe's events to the worker.
+    const renewed = await fetch(
+      `${stack.stripeOrigin}/__double/subscriptions/${subscriptionId}/renew?outcome=failed`,
+      { method: "POST" },
+    );
+    const { events } = (await renewed.json()) as { events: { type: string; status: number }[] };
+    expect(events.every((e) => e.status === 200)).toBe(true);
+    expect(await billing()).toMatchObject({
+      paidUntil: null,
+      paymentFailed: true,
+      subscriptions: [{ status: "past_due" }],
+    });
+
+    // The tenant fixes it in the customer portal: a new card pays the open invoice.
+    const portal = await fetch(`${stack.workerOrigin}/api/v1/tenants/${tenantId}/portal-sessions`, {
+      method: "POST",
+      headers: { ...keyHeaders, "Content-Type": "application/json" },
+      body: JSON.stringify({ test: true, flow: "payment_method_update" }),
+    });
+    expect(portal.status).toBe(200);
+    const { url } = ((await portal.json()) as { data: { portal: { url: string } } }).data.portal;
+    await page.goto(url);
+    await expect(page.locator("h1").textContent()).resolves.toBe("Stripe double: customer portal");
+    await page.click("button.card");
+    await page.waitForLoadState();
+    expect(await billing()).toMatchObject({
+      paymentFailed: false,
+      subscriptions: [{ status: "active" }],
+    });
+    await page.click("#return");
+    await page.waitForURL(/\/demo\/account/);
+    await page.close();
+  });
+
   it("rehearses a Stripe outage through the double's control route: 503, then the retry is served", async () => {
     const queued = await fetch(`${stack.stripeOrigin}/__double/faults`, {
       method: "POST",

@@ -1,8 +1,11 @@
 import { createScheduledController } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kvKeys } from "../../src/apps/records.ts";
+import { clearRecordCache } from "../../src/apps/store.ts";
 import worker from "../../src/index.ts";
 import { givenKey, givenWriter, newState } from "./helpers/apps.ts";
+import { billingOf, deliverAll, paidSubscription } from "./helpers/billing.ts";
 import { call, postJson, validBody } from "./helpers/http.ts";
 import { stripe } from "./helpers/stripe.ts";
 import { deliver, sessionEvent } from "./helpers/webhooks.ts";
@@ -85,6 +88,17 @@ function recordD1() {
 }
 
 const DAY = 86_400;
+
+/** The growth test's app may open the customer portal. */
+async function updateAppForPortal(appId: string) {
+  const key = kvKeys.app(appId);
+  const app = (await env.APPS.get(key, "json")) as Record<string, unknown>;
+  await env.APPS.put(
+    key,
+    JSON.stringify({ ...app, portalReturnUrl: "https://app.example.test/account" }),
+  );
+  clearRecordCache();
+}
 
 /**
  * Everything the worker does with D1, once: create, replay, a create Stripe refuses, the
@@ -205,6 +219,30 @@ async function everyStatement(): Promise<Recording> {
     throw new Error("the reverse-charge follow-up did not run");
   })();
 
+  // Billing: a paid subscription, a failed renewal, the billing state, the portal, a refund.
+  await updateAppForPortal(app.id);
+  const billingTenant = crypto.randomUUID();
+  const { subscriptionId } = await paidSubscription(headers, billingTenant);
+  await deliverAll(stripe.billing.renew(subscriptionId, "failed"));
+  expect((await billingOf(reader.headers, billingTenant)).status).toBe(200);
+  const portal = await postJson(
+    `/api/v1/tenants/${billingTenant}/portal-sessions`,
+    { test: true, flow: "subscription_cancel" },
+    headers,
+  );
+  expect(portal.status).toBe(200);
+  const once = await postJson(CREATE, validBody({ state: newState() }), headers);
+  const onceId = (once.body.data as { checkout: { id: string } }).checkout.id;
+  await deliverAll(stripe.completeSession(onceId));
+  const charge = stripe.billing.chargeOf(stripe.sessions.get(onceId)?.payment_intent ?? "");
+  await deliverAll(stripe.billing.refund(charge?.id ?? "", 100));
+
+  // The cron, with this app's subscription due for the reconciliation (nothing else is).
+  await untracked(() =>
+    env.DB.prepare("UPDATE subscriptions SET next_sync_at = 0 WHERE id = ?1")
+      .bind(subscriptionId)
+      .run(),
+  );
   await worker.scheduled(
     createScheduledController({ scheduledTime: Date.now(), cron: "*/10 * * * *" }),
     env,
@@ -246,6 +284,27 @@ async function seed(rows: number) {
     .run();
   await env.DB.prepare(
     `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+     INSERT INTO subscriptions (id, app_id, tenant_id, livemode, checkout_id, customer_id, status,
+       cancel_at_period_end, current_period_end, created_at, fetched_at_ms, synced_at, next_sync_at)
+     SELECT 'sub_seed_' || i, 'app-' || (i % 50), 'tenant-' || (i % 500), i % 2, 'c' || i, 'cus_seed_' || i,
+       CASE i % 3 WHEN 0 THEN 'active' WHEN 1 THEN 'past_due' ELSE 'canceled' END, 0, ?2 + 86400,
+       ?2 - i, 0, ?2, CASE i % 3 WHEN 2 THEN NULL ELSE ?2 + 1000 * 86400 END
+     FROM n`,
+  )
+    .bind(rows, now)
+    .run();
+  await env.DB.prepare(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+     INSERT INTO invoices (id, app_id, tenant_id, livemode, subscription_id, status, currency, amount_due,
+       amount_paid, amount_remaining, attempt_count, created_at, fetched_at_ms, synced_at)
+     SELECT 'in_seed_' || i, 'app-' || (i % 50), 'tenant-' || (i % 500), i % 2, 'sub_seed_' || i, 'paid', 'eur',
+       1900, 1900, 0, 1, ?2 - i, 0, ?2
+     FROM n`,
+  )
+    .bind(rows, now)
+    .run();
+  await env.DB.prepare(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
      INSERT INTO tenant_customers (app_id, tenant_id, livemode, stripe_customer_id, created_at, updated_at)
      SELECT 'app-' || (i % 50), 'tenant-' || i, i % 2, 'cus_seed_' || i, ?2, ?2 FROM n`,
   )
@@ -264,6 +323,8 @@ describe("D1 work per request as the tables grow", () => {
       env.DB.prepare("DELETE FROM checkout_sessions"),
       env.DB.prepare("DELETE FROM stripe_events"),
       env.DB.prepare("DELETE FROM tenant_customers"),
+      env.DB.prepare("DELETE FROM subscriptions"),
+      env.DB.prepare("DELETE FROM invoices"),
     ]);
     empty = await everyStatement();
     await seed(ROWS);
@@ -290,6 +351,16 @@ describe("D1 work per request as the tables grow", () => {
       /^SELECT id, livemode, stripe_account, stripe_customer_id, tax_exempt_attempts FROM checkout_sessions WHERE tax_exempt_status = 'pending'/,
       /^UPDATE checkout_sessions SET tax_exempt_status/,
       /^DELETE FROM checkout_refusals WHERE hash IN/,
+      /^INSERT INTO subscriptions/,
+      /^INSERT INTO invoices/,
+      /^SELECT \* FROM subscriptions WHERE id = \?1/,
+      /^SELECT \* FROM invoices WHERE id = \?1/,
+      /^SELECT \* FROM subscriptions WHERE app_id = \?1 AND tenant_id = \?2 AND livemode = \?3 ORDER BY/,
+      /^SELECT \* FROM subscriptions WHERE app_id = \?1 AND tenant_id = \?2 AND livemode = \?3 AND status IN/,
+      /^SELECT \* FROM invoices WHERE app_id = \?1/,
+      /^SELECT \* FROM subscriptions WHERE next_sync_at IS NOT NULL/,
+      /^SELECT id, app_id, tenant_id, payment_status FROM checkout_sessions WHERE stripe_payment_intent_id/,
+      /^UPDATE checkout_sessions SET refunded_amount/,
       /^SELECT \* FROM checkout_sessions WHERE hash = \?1/,
       /^UPDATE checkout_sessions SET opened_at/,
       /^SELECT \* FROM checkout_sessions WHERE stripe_session_id = \?1 AND app_id/,
@@ -316,9 +387,12 @@ describe("D1 work per request as the tables grow", () => {
   });
 
   it(`reads no more rows per statement with ${ROWS.toLocaleString("en")} rows in each table than with none`, () => {
+    // SQLite counts the one index entry that ends a range (a later next_sync_at, another
+    // tenant's key) as read; on an empty table there is none. A statement that scans reads
+    // thousands more.
     const grown = [...full]
       .map(([sql, { rowsRead }]) => ({ sql, empty: empty.get(sql)?.rowsRead, full: rowsRead }))
-      .filter((s) => s.empty === undefined || s.full > s.empty);
+      .filter((s) => s.empty === undefined || s.full > s.empty + 1);
     expect(grown).toEqual([]);
   });
 });
