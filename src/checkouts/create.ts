@@ -198,7 +198,7 @@ async function openAtStripe(
     if ("session" in attempt) return await recordSession(deps, record, attempt.session);
     throw toStripeApiError(attempt.failure, record.livemode, attempt.op);
   } catch (err) {
-    const error = err instanceof ApiError ? err : toStripeApiError(err, record.livemode);
+    const error = toStripeApiError(err, record.livemode);
     if (error.code === "bad_request" || error.code === "conflict") {
       await refuseReservation(
         deps.db,

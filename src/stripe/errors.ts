@@ -50,6 +50,8 @@ export function toStripeApiError(
   op: StripeOperation = CREATE_CHECKOUT_SESSION,
 ): ApiError {
   const mode = livemode ? "live" : "test";
+  // Already ours (a Stripe key missing from the configuration): it names what is wrong.
+  if (err instanceof ApiError) return err;
   if (err instanceof MalformedStripeResponse) {
     return new ApiError("stripe_failed", MESSAGES.stripeMalformed(err.expected), { cause: err });
   }

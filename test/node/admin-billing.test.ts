@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { reconcileNow } from "../../cli/billing.ts";
 import { UsageError } from "../../cli/errors.ts";
 import { freePort } from "../../scripts/lib/local-stack.ts";
@@ -32,6 +32,10 @@ beforeAll(async () => {
 
 afterAll(() => {
   double?.kill("SIGTERM");
+});
+
+beforeEach(async () => {
+  await local.db().prepare("DELETE FROM subscriptions").run();
 });
 
 /** The CLI's deps, with the worker's vars pointed at the double. */
@@ -130,6 +134,23 @@ describe("billing reconcile", () => {
       .bind(sub.id)
       .first();
     expect(row).toEqual({ status: "past_due" });
+  });
+
+  it("names a missing Stripe secret key, and stops there", async () => {
+    await givenSubscription();
+    await givenSubscription();
+    const base = deps();
+    const withoutKey = {
+      ...base,
+      bindings: async () => {
+        const env = await base.bindings();
+        const { STRIPE_SECRET_KEY_TEST: _key, ...vars } = env.vars;
+        return { ...env, vars };
+      },
+    };
+    const result = await reconcileNow(withoutKey, { limit: 100, all: true });
+    expect(result.failed).toHaveLength(1);
+    expect(result.failed[0]?.error).toContain("STRIPE_SECRET_KEY_TEST");
   });
 
   it("says which it could not read, and refuses a bad --limit before opening anything", async () => {

@@ -203,6 +203,33 @@ describe("billing state from Stripe's events", () => {
     expect(await subscriptionRow(subscriptionId)).toMatchObject({ status: "canceled" });
   });
 
+  it("reads a connected account's objects with its Stripe-Account, and takes an account's event only for that account", async () => {
+    const account = "acct_billing1";
+    const { app, headers } = await givenWriter({ stripeAccountTest: account });
+    const { tenantId, subscriptionId, events } = await paidSubscription(headers);
+    expect(events.every((e) => e.account === account)).toBe(true);
+    const reads = stripe.requests.filter((r) => r.method === "GET");
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.every((r) => r.headers["stripe-account"] === account)).toBe(true);
+    const { billing } = await billingOf(await reader(app.id), tenantId);
+    expect(billing?.subscriptions.map((s) => s.id)).toEqual([subscriptionId]);
+    // The same subscription's event claimed for the platform account: Stripe has no such object
+    // there, so it is nothing of ours and changes nothing.
+    const renewal = stripe.billing.renew(subscriptionId, "failed");
+    const before = await subscriptionRow(subscriptionId);
+    for (const event of renewal) {
+      const { account: _account, ...rest } = event;
+      const platform = { ...rest, id: `${event.id}_platform` };
+      const outcome = ["invoice.created", "invoice.payment_succeeded"].includes(event.type)
+        ? "ignored"
+        : "unmatched";
+      expect((await deliver(platform)).body).toMatchObject({ data: { outcome } });
+    }
+    expect(await subscriptionRow(subscriptionId)).toEqual(before);
+    await deliverAll(renewal);
+    expect(await subscriptionRow(subscriptionId)).toMatchObject({ status: "past_due" });
+  });
+
   it("ignores objects no checkout of ours created, and those naming another app's checkout", async () => {
     const { headers } = await givenWriter();
     const { subscriptionId } = await paidSubscription(headers, crypto.randomUUID(), {
