@@ -64,6 +64,10 @@ export const CREATE_409: ErrorExamples = {
     "setup, and Stripe no longer has the tenant's customer",
     MESSAGES.setupCustomerGone("test"),
   ],
+  secondSubscription: [
+    "A second running subscription for the tenant",
+    MESSAGES.subscriptionExists("sub_1QExample", "active", "test"),
+  ],
 };
 
 export const CREATE_410 = failure(
