@@ -14,6 +14,8 @@ import { docsRoutes } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { paymentPageRoutes } from "./routes/payment-page.ts";
 import { portalRoutes } from "./routes/portal.ts";
+import { webhookEndpointRoutes } from "./routes/webhook-endpoints.ts";
+import { webhookEventRoutes } from "./routes/webhook-events.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 
 export function createApp() {
@@ -31,6 +33,8 @@ export function createApp() {
   app.route("/api/v1", webhookRoutes);
   app.route("/api/v1", billingRoutes);
   app.route("/api/v1", portalRoutes);
+  app.route("/api/v1", webhookEndpointRoutes);
+  app.route("/api/v1", webhookEventRoutes);
   app.use(answerMethodNotAllowed(app));
 
   app.notFound((c) =>

@@ -47,6 +47,21 @@ const intInRange = (min: number, max: number, fallback: number) =>
     .optional()
     .transform((value) => value ?? fallback);
 
+/** SPEC: a delivery is retried after about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h. */
+const WEBHOOK_RETRY_SECONDS = [5, 300, 1800, 7200, 18_000, 36_000, 50_400, 72_000, 86_400];
+
+const secondsList = z
+  .string()
+  .regex(/^\d{1,6}(,\d{1,6}){0,19}$/, "must be up to 20 whole numbers of seconds, comma separated")
+  .transform((value) => value.split(",").map(Number))
+  .optional()
+  .transform((value) => value ?? WEBHOOK_RETRY_SECONDS);
+
+const flag = z
+  .enum(["true", "false"])
+  .optional()
+  .transform((value) => value === "true");
+
 const configSchema = z.object({
   PUBLIC_BASE_URL: httpOrigin.transform((url) => url.origin),
   STRIPE_API_BASE_URL: stripeOrigin
@@ -60,6 +75,13 @@ const configSchema = z.object({
   EVENT_RETENTION_DAYS: intInRange(4, 365, 30),
   // The reconciliation reads a live subscription again at least this often (and at its period's end).
   BILLING_RESYNC_HOURS: intInRange(1, 720, 24),
+  // An endpoint's answer must come within this long (SPEC: 15 s).
+  WEBHOOK_TIMEOUT_MS: intInRange(100, 60_000, 15_000),
+  WEBHOOK_RETRY_SECONDS: secondsList,
+  // Local development only: test-mode endpoints may be http://127.0.0.1:… (npm run dev's receiver).
+  WEBHOOK_ALLOW_LOOPBACK: flag,
+  // Events, their deliveries and attempts are deleted this many days after the event.
+  WEBHOOK_RETENTION_DAYS: intInRange(4, 365, 30),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -74,6 +96,10 @@ const VAR_NAMES = [
   "RETENTION_DAYS",
   "EVENT_RETENTION_DAYS",
   "BILLING_RESYNC_HOURS",
+  "WEBHOOK_TIMEOUT_MS",
+  "WEBHOOK_RETRY_SECONDS",
+  "WEBHOOK_ALLOW_LOOPBACK",
+  "WEBHOOK_RETENTION_DAYS",
 ] as const;
 
 function configVars(vars: ServiceVars): Record<(typeof VAR_NAMES)[number], string | undefined> {

@@ -5,6 +5,19 @@ export function randomToken(byteLength: number): string {
   return base64url.encode(crypto.getRandomValues(new Uint8Array(byteLength)));
 }
 
+const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** `length` letters and digits from the CSPRNG, uniformly (bytes past 247 are drawn again). */
+export function randomAlphanumeric(length: number): string {
+  let out = "";
+  while (out.length < length) {
+    for (const byte of crypto.getRandomValues(new Uint8Array(length))) {
+      if (byte < 248 && out.length < length) out += ALPHANUMERIC[byte % 62];
+    }
+  }
+  return out;
+}
+
 const HEX_BYTES = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 const utf8 = new TextEncoder();
 

@@ -6,7 +6,10 @@ import {
   deleteRefusalsBefore,
   expireOverdueCheckouts,
 } from "./db/checkouts.ts";
+import type { DeliveryMessage } from "./db/deliveries.ts";
 import { deleteEventsReceivedBefore } from "./db/events.ts";
+import { deleteEventsBefore } from "./db/webhook-events.ts";
+import { enqueueOrigin, sweepDeliveries } from "./outbound/producer.ts";
 import type { StripeGateway } from "./stripe/client.ts";
 
 /** Rows touched per statement, and statements per kind per run: bounded work for one cron run. */
@@ -16,6 +19,8 @@ const MAX_BATCHES = 20;
 const MAX_FOLLOW_UPS = 50;
 /** Subscriptions read again from Stripe per run (about 15,000 a day at one run each 10 minutes). */
 const RECONCILE_BATCH = 100;
+/** Deliveries the sweep hands to the queue per run (never handed over, or whose message was lost). */
+const SWEEP_BATCH = 500;
 /** Kept refusals serve the duplicates that waited for them: seconds; an hour is plenty. */
 const REFUSAL_RETENTION_SECONDS = 3_600;
 
@@ -23,12 +28,16 @@ export interface MaintenanceDeps {
   db: D1Database;
   config: Config;
   stripeFor: (livemode: boolean) => StripeGateway;
+  queue: Queue<DeliveryMessage>;
   now: () => number;
   nowMs: () => number;
 }
 
 export interface MaintenanceResult {
   expired: number;
+  webhooksEnqueued: number;
+  webhooksSwept: number;
+  deletedWebhookEvents: number;
   deletedCheckouts: number;
   deletedEvents: number;
   deletedRefusals: number;
@@ -58,11 +67,25 @@ export async function runMaintenance(deps: MaintenanceDeps): Promise<Maintenance
   const { db, config } = deps;
   const now = deps.now();
   const day = 86_400;
-  const expired = await inBatches(() => expireOverdueCheckouts(db, now, BATCH_SIZE));
+  const origins: string[] = [];
+  const expired = await inBatches(async () => {
+    const batch = await expireOverdueCheckouts(db, now, deps.nowMs(), BATCH_SIZE);
+    origins.push(batch.origin);
+    return batch.expired;
+  });
   const followUps = await runDueTaxExemptFollowUps(deps, MAX_FOLLOW_UPS);
   const reconciled = await reconcileSubscriptions(
     { ...deps, resyncHours: config.BILLING_RESYNC_HOURS },
     RECONCILE_BATCH,
+  );
+  origins.push(...reconciled.origins);
+  // The app's events of this run first, then whatever earlier runs or requests left unsent.
+  const producer = { db, queue: deps.queue, now: deps.now };
+  let webhooksEnqueued = 0;
+  for (const origin of origins) webhooksEnqueued += await enqueueOrigin(producer, origin);
+  const webhooksSwept = await sweepDeliveries(producer, SWEEP_BATCH);
+  const deletedWebhookEvents = await inBatches(() =>
+    deleteEventsBefore(db, (now - config.WEBHOOK_RETENTION_DAYS * day) * 1000, BATCH_SIZE),
   );
   const deletedCheckouts = await inBatches(() =>
     deleteFinishedCheckoutsBefore(db, now - config.RETENTION_DAYS * day, BATCH_SIZE),
@@ -75,6 +98,9 @@ export async function runMaintenance(deps: MaintenanceDeps): Promise<Maintenance
   );
   return {
     expired,
+    webhooksEnqueued,
+    webhooksSwept,
+    deletedWebhookEvents,
     deletedCheckouts,
     deletedEvents,
     deletedRefusals,

@@ -67,6 +67,18 @@ export const STRIPE_OPERATIONS = {
   },
 } as const satisfies Record<string, StripeOperation>;
 
+/** Why a webhook endpoint's URL is refused: "url …" (src/outbound/url-rules.ts). */
+export const URL_REFUSALS = {
+  notAbsolute: "url must be an absolute URL (https://…)",
+  notHttps: "url must use https (plain http only to a loopback host in local development)",
+  credentials: "url must not contain a user name or password",
+  fragment: "url must not have a fragment (#…)",
+  port: "url must use the standard port (443)",
+  ipLiteral: "url must name a public host, not an IP address",
+  privateHost:
+    "url must name a public host: loopback, private, link-local and special-use names are refused",
+} as const;
+
 export const MESSAGES = {
   internal: "Internal error",
   notFound: (method: string, path: string) => `No route for ${method} ${path}`,
@@ -157,4 +169,21 @@ export const MESSAGES = {
   eventNotJson: "Malformed event: the signed body is not JSON",
   eventNotStripe: "Malformed event: the signed body is not a Stripe event",
   eventWithoutSession: "Malformed event: a checkout.session event without a session id",
+
+  misconfiguredEncryptionKey:
+    "Service misconfigured: the secret WEBHOOK_ENCRYPTION_KEY is missing or is not 32 bytes in base64",
+  encryptionKeyDoesNotOpen:
+    "Service misconfigured: WEBHOOK_ENCRYPTION_KEY does not open a stored webhook signing secret (was the key changed?)",
+  endpointNotFound: "No webhook endpoint with this id",
+  endpointLimit: (max: number, mode: Mode) =>
+    `This app already has ${max} webhook endpoints in ${mode} mode; delete one first`,
+  endpointNotInMode: (mode: Mode) =>
+    `This webhook endpoint receives ${mode}-mode events, not this event's`,
+  endpointDisabled:
+    'This webhook endpoint is disabled; enable it first (PATCH /api/v1/webhook-endpoints/{id} with {"enabled": true})',
+  endpointSkipsType: (type: string) => `This webhook endpoint does not take ${type} events`,
+  webhookEventNotFound: "No webhook event with this id",
+  noEndpointForEvent: (type: string, mode: Mode) =>
+    `No enabled webhook endpoint of this app takes ${type} events in ${mode} mode`,
+  cursorInvalid: "cursor must be a nextCursor this API returned",
 } as const;

@@ -27,6 +27,7 @@ const STACK_SECRETS = {
   STRIPE_SECRET_KEY_LIVE: "sk_live_local_stack",
   STRIPE_WEBHOOK_SECRET_TEST: "whsec_local_stack_test",
   STRIPE_WEBHOOK_SECRET_LIVE: "whsec_local_stack_live",
+  WEBHOOK_ENCRYPTION_KEY: "dGhlIGxvY2FsIHN0YWNrJ3Mgb3duIGtleSwgMzIgYnk=",
 };
 
 export interface StackOptions {
@@ -257,6 +258,8 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
       ...STACK_SECRETS,
       PUBLIC_BASE_URL: workerOrigin,
       STRIPE_API_BASE_URL: stripeOrigin,
+      // Harnesses' webhook receivers listen on loopback (test-mode endpoints only).
+      WEBHOOK_ALLOW_LOOPBACK: "true",
       ...options.vars,
     };
     writeFileSync(

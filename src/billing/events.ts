@@ -1,8 +1,9 @@
-import type { D1PreparedStatement } from "@cloudflare/workers-types";
 import type Stripe from "stripe";
 import { applyEventOnce, hasProcessedEvent, type ProcessedEvent } from "../db/events.ts";
+import { OutboxBatch } from "../db/outbox.ts";
 import { STRIPE_OPERATIONS } from "../messages.ts";
 import { isResourceMissing, toStripeApiError } from "../stripe/errors.ts";
+import { billingEventStatements } from "./app-events.ts";
 import {
   type BillingChange,
   type ObjectRef,
@@ -68,17 +69,18 @@ async function syncFor(deps: SyncDeps, kind: keyof typeof OPERATION, ref: Object
 export interface AppliedBillingEvent {
   outcome: "applied" | "duplicate" | "unmatched";
   changes: BillingChange[];
+  /** The app's events of the batch, to hand to the queue after the commit. */
+  origin?: string;
 }
 
 /**
- * A billing event, once: the re-fetched objects and the event's id in one batch. `extra` are
- * statements the caller adds to that batch (issue 15's outbox rows).
+ * A billing event, once: the re-fetched objects, the app's events of what changed, and the
+ * event's id, in one batch.
  */
 export async function applyBillingEvent(
   deps: SyncDeps,
   event: Stripe.Event,
   processed: ProcessedEvent,
-  extra: (changes: BillingChange[]) => D1PreparedStatement[] = () => [],
 ): Promise<AppliedBillingEvent> {
   if (await hasProcessedEvent(deps.db, event.id)) return { outcome: "duplicate", changes: [] };
   const kind = BILLING_EVENTS[event.type];
@@ -92,10 +94,18 @@ export async function applyBillingEvent(
     livemode: event.livemode,
     account: event.account ?? null,
   });
+  const outbox = new OutboxBatch(deps.db, deps.nowMs());
+  const events = billingEventStatements(outbox, synced.changes);
   const outcome = await applyEventOnce(deps.db, processed, [
+    ...events.before,
     ...synced.statements,
-    ...extra(synced.changes),
+    ...events.after,
+    ...outbox.finish(),
   ]);
   if (outcome === "duplicate") return { outcome, changes: [] };
-  return { outcome: synced.ours ? "applied" : "unmatched", changes: synced.changes };
+  return {
+    outcome: synced.ours ? "applied" : "unmatched",
+    changes: synced.changes,
+    origin: outbox.origin,
+  };
 }

@@ -1,12 +1,13 @@
-import type { D1PreparedStatement } from "@cloudflare/workers-types";
 import {
   findSubscriptionsDue,
   postponeSubscriptionSync,
   type SubscriptionRecord,
 } from "../db/billing.ts";
+import { OutboxBatch } from "../db/outbox.ts";
 import { STRIPE_OPERATIONS } from "../messages.ts";
 import { isResourceMissing, toStripeApiError } from "../stripe/errors.ts";
-import { type BillingChange, type SyncDeps, syncInvoice, syncSubscription } from "./sync.ts";
+import { billingEventStatements } from "./app-events.ts";
+import { type SyncDeps, syncInvoice, syncSubscription } from "./sync.ts";
 
 /** A failed read is tried again after this long (Stripe down, an account no longer ours). */
 const RETRY_AFTER_SECONDS = 3_600;
@@ -25,6 +26,8 @@ export interface ReconcileResult {
   checked: number;
   changed: Reconciled[];
   failed: { id: string; error: string }[];
+  /** The batches that wrote app events, to hand to the queue (the sweep would, later). */
+  origins: string[];
 }
 
 const seen = (s: SubscriptionRecord) => ({
@@ -37,7 +40,7 @@ const seen = (s: SubscriptionRecord) => ({
 /**
  * Reads again, from Stripe, the subscriptions whose period has ended or whose last read is
  * older than the configured age, at most `limit` per run, so a missed webhook heals without
- * anyone acting. Each write is its own batch (with `extra`, issue 15's outbox rows); a read that
+ * anyone acting. Each write is its own batch, with the app's events of it; a read that
  * fails leaves the row as it was, to be tried again in an hour; Stripe failing ends the run.
  */
 export async function reconcileSubscriptions(
@@ -46,12 +49,10 @@ export async function reconcileSubscriptions(
   options: {
     /** Read the subscriptions due by then (default: now; the CLI's --all: any live one). */
     dueBy?: number;
-    extra?: (changes: BillingChange[]) => D1PreparedStatement[];
   } = {},
 ): Promise<ReconcileResult> {
-  const extra = options.extra ?? (() => []);
   const due = await findSubscriptionsDue(deps.db, options.dueBy ?? deps.now(), limit);
-  const result: ReconcileResult = { checked: due.length, changed: [], failed: [] };
+  const result: ReconcileResult = { checked: due.length, changed: [], failed: [], origins: [] };
   for (const row of due) {
     try {
       const ref = { id: row.id, livemode: row.livemode, account: row.stripeAccount };
@@ -61,7 +62,16 @@ export async function reconcileSubscriptions(
         ? await syncInvoice(deps, { ...ref, id: synced.latestInvoiceId })
         : null;
       const changes = [...synced.changes, ...(latest?.changes ?? [])];
-      await deps.db.batch([...synced.statements, ...(latest?.statements ?? []), ...extra(changes)]);
+      const outbox = new OutboxBatch(deps.db, deps.nowMs());
+      const events = billingEventStatements(outbox, changes);
+      await deps.db.batch([
+        ...events.before,
+        ...synced.statements,
+        ...(latest?.statements ?? []),
+        ...events.after,
+        ...outbox.finish(),
+      ]);
+      if (!outbox.empty) result.origins.push(outbox.origin);
       const change = synced.changes[0];
       if (change?.kind === "subscription") {
         const [before, after] = [seen(row), seen(change.after)];

@@ -1,6 +1,7 @@
 /** The statements that make Stripe's checkout.session events true in checkout_sessions. */
 import type { D1Database, D1PreparedStatement } from "@cloudflare/workers-types";
 import { type CheckoutRecord, type CheckoutRow, toRecordOrNull } from "./checkout-rows.ts";
+import type { OutboxBatch } from "./outbox.ts";
 
 /**
  * How a Stripe event finds its checkout: by session id, or, for a row whose Stripe call
@@ -58,6 +59,51 @@ const NEEDS_TAX_EXEMPT = `reverse_charge = 1 AND mode <> 'setup' AND ?8 IS NOT N
   AND stripe_customer_id IS NULL AND tax_exempt_status IS NULL`;
 
 /**
+ * The payment status a completion leaves (?7 is the event's): a refund (charge.refunded) comes
+ * after the payment and stays; a final status (the async events') beats an early one.
+ */
+function paymentStatusAfter(final: boolean): string {
+  return final
+    ? "CASE WHEN payment_status IN ('refunded', 'partially_refunded') THEN payment_status ELSE ?7 END"
+    : "CASE WHEN payment_status IN ('paid', 'failed', 'refunded', 'partially_refunded') THEN payment_status ELSE ?7 END";
+}
+
+/**
+ * The app's events of a completion, to be placed before completeCheckoutStatement in its batch:
+ * each is written only if the completion changes what it names (the row as it is before).
+ */
+export function completionEventStatements(
+  outbox: OutboxBatch,
+  m: EventMatch,
+  c: Pick<Completion, "paymentStatus" | "final">,
+): D1PreparedStatement[] {
+  const after = paymentStatusAfter(c.final);
+  const params = [...matchParams(m), c.paymentStatus];
+  return [
+    outbox.checkoutEvents("checkout.completed", `${MATCH_SQL} AND status <> 'complete'`, params),
+    outbox.checkoutEvents(
+      "checkout.payment_succeeded",
+      `${MATCH_SQL} AND ${after} = 'paid' AND COALESCE(payment_status, '') <> 'paid'`,
+      params,
+    ),
+    outbox.checkoutEvents(
+      "checkout.payment_failed",
+      `${MATCH_SQL} AND ${after} = 'failed' AND COALESCE(payment_status, '') <> 'failed'`,
+      params,
+    ),
+  ];
+}
+
+/** The app's event of an expiry, before expireCheckoutStatement: only if it expires now. */
+export function expiryEventStatement(outbox: OutboxBatch, m: EventMatch): D1PreparedStatement {
+  return outbox.checkoutEvents(
+    "checkout.expired",
+    `${MATCH_SQL} AND status IN ('open', 'pending')`,
+    matchParams(m),
+  );
+}
+
+/**
  * Marks a checkout complete. Never moves a record back: an expired one that Stripe reports
  * completed becomes complete (Stripe is the truth), a complete one stays complete, and a final
  * payment status (paid, failed) is not overwritten by an earlier "unpaid".
@@ -67,10 +113,7 @@ export function completeCheckoutStatement(
   m: EventMatch,
   c: Completion,
 ): D1PreparedStatement {
-  // A refund (charge.refunded) comes after the payment and stays; a final status beats an early one.
-  const paymentStatus = c.final
-    ? "CASE WHEN payment_status IN ('refunded', 'partially_refunded') THEN payment_status ELSE ?7 END"
-    : "CASE WHEN payment_status IN ('paid', 'failed', 'refunded', 'partially_refunded') THEN payment_status ELSE ?7 END";
+  const paymentStatus = paymentStatusAfter(c.final);
   return db
     .prepare(
       `UPDATE checkout_sessions SET

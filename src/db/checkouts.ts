@@ -1,6 +1,7 @@
 /** D1 queries of the create path and the read routes over checkout_sessions and its refusals. */
 import type { D1Database } from "@cloudflare/workers-types";
 import { type CheckoutRecord, type CheckoutRow, toRecordOrNull } from "./checkout-rows.ts";
+import { OutboxBatch } from "./outbox.ts";
 
 export type NewCheckout = Omit<
   CheckoutRecord,
@@ -240,20 +241,26 @@ export async function markCheckoutOpened(db: D1Database, id: string, now: number
     .run();
 }
 
-/** Open or pending checkouts past their expiry become expired, at most `limit` per call. */
+/** Checkouts past their expiry become expired, at most `limit`, each with its event: one batch. */
 export async function expireOverdueCheckouts(
   db: D1Database,
   now: number,
+  nowMs: number,
   limit: number,
-): Promise<number> {
-  const result = await db
-    .prepare(
-      `UPDATE checkout_sessions SET status = 'expired', updated_at = ?1
-       WHERE id IN (SELECT id FROM checkout_sessions WHERE status IN ('open', 'pending') AND expires_at < ?1 LIMIT ?2)`,
-    )
-    .bind(now, limit)
-    .run();
-  return result.meta.changes;
+): Promise<{ expired: number; origin: string }> {
+  const outbox = new OutboxBatch(db, nowMs);
+  const due = `id IN (SELECT id FROM checkout_sessions WHERE status IN ('open', 'pending') AND expires_at < ?1 LIMIT ?2)`;
+  const results = await db.batch([
+    outbox.checkoutEvents("checkout.expired", due, [now, limit]),
+    db
+      .prepare(
+        `UPDATE checkout_sessions SET status = 'expired', updated_at = ?1
+         WHERE id IN (SELECT object_id FROM webhook_events WHERE origin = ?2)`,
+      )
+      .bind(now, outbox.origin),
+    ...outbox.finish(),
+  ]);
+  return { expired: results[1]?.meta.changes ?? 0, origin: outbox.origin };
 }
 
 /** Deletes at most `limit` finished checkouts created before `cutoff`. */

@@ -45,16 +45,22 @@ function bodyLabel(contentType: string | undefined): BodyLabel {
 /**
  * Reads and validates a JSON body, however it is labelled (see bodyLabel): 415 for another
  * type, 400 for malformed JSON or a body the schema refuses, each in words a developer can act on.
+ * With `optional`, no body at all (and no label) is read as `{}` (a POST whose fields are all
+ * optional, such as a redelivery).
  */
-export function validateJsonBody<T extends z.ZodType>(schema: T) {
+export function validateJsonBody<T extends z.ZodType>(
+  schema: T,
+  options: { optional?: boolean } = {},
+) {
   return validator("json", async (parsedByHono, c): Promise<z.output<T>> => {
     const label = bodyLabel(c.req.header("Content-Type"));
     if (label === "other")
       throw new ApiError("unsupported_media_type", MESSAGES.unsupportedBodyType);
     let body: unknown = parsedByHono;
     if (label === "plain") {
+      const text = await c.req.text();
       try {
-        body = JSON.parse(await c.req.text());
+        body = options.optional && text === "" ? {} : JSON.parse(text);
       } catch {
         throw new ApiError("bad_request", MESSAGES.malformedJson);
       }

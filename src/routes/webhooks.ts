@@ -1,8 +1,10 @@
 import { Hono } from "hono";
 import { nowMs, nowSeconds } from "../clock.ts";
+import type { DeliveryMessage } from "../db/deliveries.ts";
 import type { HonoEnv } from "../env.ts";
 import { successEnvelope } from "../errors.ts";
 import { limitBodyTo, MAX_WEBHOOK_BYTES } from "../middleware/limit-body.ts";
+import { enqueueOrigin } from "../outbound/producer.ts";
 import type { EventOutcome } from "../schemas/responses.ts";
 import { stripeGatewaysFor } from "../stripe/gateways.ts";
 import { verifyStripeEvent } from "../stripe/webhooks.ts";
@@ -25,7 +27,7 @@ export const webhookRoutes = new Hono<HonoEnv>().post(
       live: c.env.STRIPE_WEBHOOK_SECRET_LIVE,
     });
     const config = c.get("config");
-    const { outcome, after } = await applyStripeEvent(
+    const { outcome, after, origin } = await applyStripeEvent(
       {
         db: c.env.DB,
         now: nowSeconds,
@@ -38,6 +40,15 @@ export const webhookRoutes = new Hono<HonoEnv>().post(
     // The event is recorded; its follow-up runs after the answer and can never undo that (a
     // failure is on the record, and the cron tries again).
     if (after) c.executionCtx.waitUntil(after().catch(logFollowUpFailure));
+    // The app's events it wrote go to the queue after the commit; what fails here, the sweep sends.
+    if (origin) {
+      const producer = {
+        db: c.env.DB,
+        queue: c.env.WEBHOOK_DELIVERIES as Queue<DeliveryMessage>,
+        now: nowSeconds,
+      };
+      c.executionCtx.waitUntil(enqueueOrigin(producer, origin).catch(() => 0));
+    }
     return c.json(
       successEnvelope(OUTCOME_MESSAGES[outcome], { received: true, eventId: event.id, outcome }),
       200,

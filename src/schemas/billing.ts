@@ -150,7 +150,7 @@ export const portalViewSchema = z.object({
   url: doc(z.url(), "Stripe's customer portal: send the tenant's person there"),
   expiresAt: doc(
     timestamp().nullable(),
-    "Stripe does not say when a portal session stops working (about five minutes unused): null",
+    "Stripe does not say when a portal session stops working (it is short-lived and expires unused): null",
   ),
 });
 

@@ -4,22 +4,29 @@ import type { SyncDeps } from "../billing/sync.ts";
 import { type FollowUpDeps, runTaxExemptFollowUp } from "../checkouts/tax-exempt.ts";
 import {
   completeCheckoutStatement,
+  completionEventStatements,
   type EventMatch,
   expireCheckoutStatement,
+  expiryEventStatement,
   findCheckoutForEvent,
   rememberTenantCustomerStatement,
 } from "../db/checkout-events.ts";
 import { applyEventOnce, hasProcessedEvent } from "../db/events.ts";
+import { OutboxBatch } from "../db/outbox.ts";
 import { ApiError } from "../errors.ts";
 import { MESSAGES } from "../messages.ts";
 import type { EventOutcome } from "../schemas/responses.ts";
 
 export type ApplyEventDeps = FollowUpDeps & SyncDeps;
 
-/** What an event did, and the follow-up to run once it is acknowledged (never before). */
+/**
+ * What an event did; the follow-up to run once it is acknowledged (never before); and the origin
+ * of the app's events its batch wrote, to hand to the queue after the commit.
+ */
 export interface AppliedEvent {
   outcome: EventOutcome;
   after?: () => Promise<void>;
+  origin?: string;
 }
 
 const HANDLED = new Set([
@@ -52,8 +59,8 @@ export async function applyStripeEvent(
     receivedAt: deps.now(),
   };
   if (isBillingEvent(event.type)) {
-    const { outcome } = await applyBillingEvent(deps, event, processed);
-    return { outcome };
+    const { outcome, origin } = await applyBillingEvent(deps, event, processed);
+    return { outcome, origin };
   }
   if (!HANDLED.has(event.type)) return { outcome: "ignored" };
   if (await hasProcessedEvent(deps.db, event.id)) return { outcome: "duplicate" };
@@ -80,10 +87,12 @@ export async function applyStripeEvent(
     };
   }
 
+  // The app's events go before the change: each is written only if the change is one.
+  const outbox = new OutboxBatch(deps.db, deps.nowMs());
   const effects: D1PreparedStatement[] = [];
   const completion = event.type !== "checkout.session.expired";
   if (!completion) {
-    effects.push(expireCheckoutStatement(deps.db, match, now));
+    effects.push(expiryEventStatement(outbox, match), expireCheckoutStatement(deps.db, match, now));
   } else {
     const customerId = idOf(session.customer);
     const asyncOutcome =
@@ -92,10 +101,14 @@ export async function applyStripeEvent(
         : event.type === "checkout.session.async_payment_failed"
           ? "failed"
           : null;
+    const payment = {
+      paymentStatus: asyncOutcome ?? session.payment_status ?? "unpaid",
+      final: asyncOutcome !== null,
+    };
     effects.push(
+      ...completionEventStatements(outbox, match, payment),
       completeCheckoutStatement(deps.db, match, {
-        paymentStatus: asyncOutcome ?? session.payment_status ?? "unpaid",
-        final: asyncOutcome !== null,
+        ...payment,
         customerId,
         subscriptionId: idOf(session.subscription),
         paymentIntentId: idOf(session.payment_intent),
@@ -106,7 +119,10 @@ export async function applyStripeEvent(
     );
     if (customerId) effects.push(rememberTenantCustomerStatement(deps.db, match, customerId, now));
   }
-  const outcome = await applyEventOnce(deps.db, processed, effects);
+  const outcome = await applyEventOnce(deps.db, processed, [...effects, ...outbox.finish()]);
+  const origin = outcome === "applied" ? outbox.origin : undefined;
   const followUp = outcome === "applied" && completion && record.reverseCharge;
-  return followUp ? { outcome, after: () => runTaxExemptFollowUp(deps, record.id) } : { outcome };
+  return followUp
+    ? { outcome, origin, after: () => runTaxExemptFollowUp(deps, record.id) }
+    : { outcome, origin };
 }

@@ -1,15 +1,19 @@
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, expect } from "vitest";
+import { handleReceiverRequest, isReceiverRequest } from "./helpers/receivers.ts";
 import { STRIPE_ORIGIN, stripe, unexpectedRequests } from "./helpers/stripe.ts";
 
 await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
 
 // The worker runs in this isolate, so its fetch is this one: Stripe's origin goes to the
-// double (the real SDK still builds the real HTTP requests), and anything else fails loudly.
+// double (the real SDK still builds the real HTTP requests), webhook deliveries to the test
+// receivers (helpers/receivers.ts), and anything else fails loudly.
 globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
   const request = new Request(input, init);
-  if (new URL(request.url).origin === STRIPE_ORIGIN) return stripe.handle(request);
+  const url = new URL(request.url);
+  if (url.origin === STRIPE_ORIGIN) return stripe.handle(request);
+  if (isReceiverRequest(url)) return handleReceiverRequest(request);
   unexpectedRequests.push(`${request.method} ${request.url}`);
   throw new Error(`Unexpected outbound request: ${request.method} ${request.url}`);
 };

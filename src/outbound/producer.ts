@@ -1,0 +1,67 @@
+import type { D1Database, Queue } from "@cloudflare/workers-types";
+import {
+  claimForSweep,
+  claimUnsentOfEvent,
+  claimUnsentOfOrigin,
+  type DeliveryMessage,
+  unclaim,
+} from "../db/deliveries.ts";
+
+/**
+ * Handing deliveries to Cloudflare Queues. A batch that wrote events hands its deliveries over
+ * after it committed (the route's waitUntil, the cron's own await); whatever was not handed over
+ * (the queue failing, the isolate ending first) the sweep finds, so nothing stays unsent.
+ */
+
+export interface ProducerDeps {
+  db: D1Database;
+  queue: Queue<DeliveryMessage>;
+  now: () => number;
+}
+
+/** Queues takes at most 100 messages per sendBatch. */
+const SEND_BATCH = 100;
+
+/** An attempt that is this overdue without a lease lost its message: the sweep sends a new one. */
+const STUCK_SECONDS = 900;
+
+async function send(deps: ProducerDeps, messages: DeliveryMessage[]): Promise<number> {
+  let sent = 0;
+  for (let i = 0; i < messages.length; i += SEND_BATCH) {
+    const chunk = messages.slice(i, i + SEND_BATCH);
+    try {
+      await deps.queue.sendBatch(chunk.map((body) => ({ body, contentType: "json" as const })));
+      sent += chunk.length;
+    } catch (err) {
+      console.error(
+        JSON.stringify({
+          webhooks: "could not hand deliveries to the queue; the sweep sends them",
+          deliveries: messages.length - sent,
+          error: err instanceof Error ? err.message.slice(0, 200) : "unknown",
+        }),
+      );
+      await unclaim(deps.db, messages.slice(i)).catch(() => undefined);
+      break;
+    }
+  }
+  return sent;
+}
+
+/** The deliveries of a committed batch's events (its origin). */
+export async function enqueueOrigin(deps: ProducerDeps, origin: string): Promise<number> {
+  return send(deps, await claimUnsentOfOrigin(deps.db, origin, deps.now()));
+}
+
+/** An event's redelivered deliveries. */
+export async function enqueueRedelivered(
+  deps: ProducerDeps,
+  eventId: string,
+  endpointIds: string[],
+): Promise<number> {
+  return send(deps, await claimUnsentOfEvent(deps.db, eventId, endpointIds, deps.now()));
+}
+
+/** The cron's sweep: deliveries never handed over, or whose message was lost; at most `limit`. */
+export async function sweepDeliveries(deps: ProducerDeps, limit: number): Promise<number> {
+  return send(deps, await claimForSweep(deps.db, deps.now(), STUCK_SECONDS, limit));
+}
