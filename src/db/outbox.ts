@@ -58,11 +58,13 @@ export class OutboxBatch {
   /** Names this batch's events, for the fan-out and for handing them to the queue after commit. */
   readonly origin = crypto.randomUUID();
   private readonly kinds = new Set<ObjectKind>();
+  private readonly db: D1Database;
+  private readonly atMs: number;
 
-  constructor(
-    private readonly db: D1Database,
-    private readonly atMs: number,
-  ) {}
+  constructor(db: D1Database, atMs: number) {
+    this.db = db;
+    this.atMs = atMs;
+  }
 
   /**
    * An event for each checkout row that `where` selects (with its own parameters ?1…?n), as
