@@ -13,7 +13,7 @@ globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
   const request = new Request(input, init);
   const url = new URL(request.url);
   if (url.origin === STRIPE_ORIGIN) return stripe.handle(request);
-  if (isReceiverRequest(url)) return handleReceiverRequest(request);
+  if (isReceiverRequest(url)) return handleReceiverRequest(request, init?.signal ?? undefined);
   unexpectedRequests.push(`${request.method} ${request.url}`);
   throw new Error(`Unexpected outbound request: ${request.method} ${request.url}`);
 };

@@ -44,7 +44,23 @@ export function isReceiverRequest(url: URL): boolean {
   return url.hostname.endsWith(`.${RECEIVER_DOMAIN}`);
 }
 
-export async function handleReceiverRequest(request: Request): Promise<Response> {
+/** Answers as the receiver was told to; an aborted request (the worker's timeout) rejects as fetch does. */
+export async function handleReceiverRequest(
+  request: Request,
+  signal?: AbortSignal,
+): Promise<Response> {
+  const answered = receive(request);
+  if (!signal) return answered;
+  return Promise.race([
+    answered,
+    new Promise<Response>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    }),
+  ]);
+}
+
+async function receive(request: Request): Promise<Response> {
   const url = new URL(request.url);
   const state = receivers.get(url.hostname);
   const headers: Record<string, string> = {};

@@ -57,6 +57,22 @@ export async function deliverSigned(payload: string, secret = WEBHOOK_SECRET_TES
   return { status: response.status, text: await response.text() };
 }
 
+/** Stripe's POST of an event, signed with the SDK's own test-header helper (test mode). */
+export async function signedEventRequest(event: unknown): Promise<Request> {
+  const payload = JSON.stringify(event);
+  const signature = await Stripe.webhooks.generateTestHeaderStringAsync({
+    payload,
+    secret: WEBHOOK_SECRET_TEST,
+    timestamp: Math.floor(Date.now() / 1000),
+    cryptoProvider,
+  });
+  return new Request("https://pay.example.test/api/v1/webhooks/stripe", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "Stripe-Signature": signature },
+    body: payload,
+  });
+}
+
 /** Posts an event signed with the SDK's own test-header helper. */
 export async function deliver(
   event: unknown,

@@ -1,0 +1,330 @@
+import { env } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { givenWriter } from "./helpers/apps.ts";
+import { call } from "./helpers/http.ts";
+import {
+  attemptRows,
+  consume,
+  consumeDeadLetters,
+  deliveryRow,
+  givenCheckoutRow,
+  givenEndpoint,
+  givenUnsentEvent,
+  verifiedBy,
+} from "./helpers/outbound.ts";
+import { newReceiver } from "./helpers/receivers.ts";
+
+/**
+ * Issue 15, items 3 and 5: the queue consumer, given its messages as Queues would give them:
+ * Standard Webhooks signatures the reference library accepts, the retry schedule with
+ * retry({ delaySeconds }), chained delays, dead deliveries and dead letters, and the endpoint's
+ * failure state. (webhook-delivery.test.ts runs the real local queue end to end.)
+ */
+
+const SPEC_SCHEDULE = [5, 300, 1800, 7200, 18_000, 36_000, 50_400, 72_000, 86_400];
+
+async function setUp(
+  answer?: Parameters<typeof newReceiver>[0],
+  body: Record<string, unknown> = {},
+) {
+  const { app, headers } = await givenWriter();
+  const receiver = newReceiver(answer);
+  const endpoint = await givenEndpoint(headers, body, receiver);
+  const { rowId } = await givenCheckoutRow(headers, app.id);
+  const event = await givenUnsentEvent(rowId);
+  const message = { eventId: event.id, endpointId: endpoint.id, generation: 0 };
+  return { app, headers, receiver, endpoint, event, message };
+}
+
+/** Makes the delivery due now (the tests do not wait out the schedule). */
+async function makeDue(eventId: string, endpointId: string) {
+  await env.DB.prepare(
+    "UPDATE webhook_deliveries SET next_attempt_at = 0 WHERE event_id = ?1 AND endpoint_id = ?2",
+  )
+    .bind(eventId, endpointId)
+    .run();
+}
+
+describe("signatures", () => {
+  it("signs so that the reference library verifies it, with the id, timestamp and body of the event", async () => {
+    const { app, receiver, endpoint, event, message } = await setUp();
+    const result = await consume([message]);
+    expect(result.acked).toHaveLength(1);
+    expect(receiver.requests).toHaveLength(1);
+    const [request] = receiver.requests;
+    if (!request) throw new Error("nothing sent");
+    const verified = verifiedBy(endpoint.secret, request);
+    expect(verified).toMatchObject({
+      id: event.id,
+      type: "checkout.completed",
+      appId: app.id,
+      livemode: false,
+      object: { kind: "checkout", sequence: event.seq },
+    });
+    expect(request.headers["webhook-id"]).toBe(event.id);
+    expect(Math.abs(Number(request.headers["webhook-timestamp"]) - Date.now() / 1000)).toBeLessThan(
+      10,
+    );
+    expect(request.headers["content-type"]).toBe("application/json");
+    expect(request.headers["webhook-signature"]).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+  });
+
+  it("fails verification with another secret, and with a body or id that was changed", async () => {
+    const { receiver, endpoint, message } = await setUp();
+    await consume([message]);
+    const [request] = receiver.requests;
+    if (!request) throw new Error("nothing sent");
+    const other = `whsec_${btoa("x".repeat(32))}`;
+    expect(() => new Webhook(other).verify(request.body, request.headers)).toThrow();
+    const tampered = request.body.replace('"checkout.completed"', '"checkout.expired"');
+    expect(() => new Webhook(endpoint.secret).verify(tampered, request.headers)).toThrow();
+    const otherId = { ...request.headers, "webhook-id": "evt_00000000000000000000000000000000" };
+    expect(() => new Webhook(endpoint.secret).verify(request.body, otherId)).toThrow();
+  });
+
+  it("signs with the new and the replaced secret after a rotation, so a receiver with either accepts it", async () => {
+    const { headers, receiver, endpoint, message } = await setUp();
+    const rotated = await call(`/api/v1/webhook-endpoints/${endpoint.id}/rotate-secret`, {
+      method: "POST",
+      headers,
+    });
+    const fresh = (rotated.body.data as { endpoint: { secret: string } }).endpoint.secret;
+    await consume([message]);
+    const [request] = receiver.requests;
+    if (!request) throw new Error("nothing sent");
+    expect(request.headers["webhook-signature"]?.split(" ")).toHaveLength(2);
+    expect(verifiedBy(fresh, request).id).toBe(message.eventId);
+    expect(verifiedBy(endpoint.secret, request).id).toBe(message.eventId);
+    // A day later the replaced secret no longer signs.
+    await env.DB.prepare(
+      "UPDATE webhook_endpoints SET previous_secrets = json_set(previous_secrets, '$[0].until', 1) WHERE id = ?1",
+    )
+      .bind(endpoint.id)
+      .run();
+    await env.DB.prepare(
+      "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = 0 WHERE event_id = ?1",
+    )
+      .bind(message.eventId)
+      .run();
+    await consume([message]);
+    const later = receiver.requests[1];
+    if (!later) throw new Error("not sent again");
+    expect(later.headers["webhook-signature"]?.split(" ")).toHaveLength(1);
+    expect(verifiedBy(fresh, later).id).toBe(message.eventId);
+    expect(() => new Webhook(endpoint.secret).verify(later.body, later.headers)).toThrow();
+  });
+});
+
+describe("retries", () => {
+  it("retries a failed attempt on the schedule with retry({ delaySeconds }), the same body each time, and gives up after the last", async () => {
+    const { receiver, endpoint, event, message } = await setUp(
+      () => new Response("busy, try later", { status: 503 }),
+    );
+    const delays: (number | undefined)[] = [];
+    for (let i = 0; i < SPEC_SCHEDULE.length + 1; i++) {
+      await makeDue(event.id, endpoint.id);
+      const result = await consume([message]);
+      delays.push(result.retried[0]?.delaySeconds);
+      if (i === SPEC_SCHEDULE.length) expect(result.acked).toHaveLength(1);
+    }
+    // Queues delays at most 12 hours: longer waits are chained (14 h, 20 h, 24 h).
+    expect(delays).toEqual([...SPEC_SCHEDULE.map((s) => Math.min(s, 43_200)), undefined]);
+    expect(receiver.requests).toHaveLength(10);
+    expect(new Set(receiver.requests.map((r) => r.body)).size).toBe(1);
+    expect(new Set(receiver.requests.map((r) => r.headers["webhook-id"]))).toEqual(
+      new Set([event.id]),
+    );
+    const row = await deliveryRow(event.id, endpoint.id);
+    expect(row).toMatchObject({ status: "dead", attempts: 10, last_status_code: 503 });
+    const attempts = await attemptRows(event.id, endpoint.id);
+    expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(attempts[0]).toMatchObject({
+      status_code: 503,
+      error: "answered 503",
+      response_excerpt: "busy, try later",
+    });
+  });
+
+  it("chains a wait longer than Queues allows, and attempts only when it is due", async () => {
+    const { receiver, endpoint, event, message } = await setUp();
+    const now = Math.floor(Date.now() / 1000);
+    await env.DB.prepare(
+      "UPDATE webhook_deliveries SET next_attempt_at = ?3 WHERE event_id = ?1 AND endpoint_id = ?2",
+    )
+      .bind(event.id, endpoint.id, now + 72_000)
+      .run();
+    const early = await consume([message]);
+    expect(early.retried[0]?.delaySeconds).toBe(43_200);
+    await env.DB.prepare(
+      "UPDATE webhook_deliveries SET next_attempt_at = ?3 WHERE event_id = ?1 AND endpoint_id = ?2",
+    )
+      .bind(event.id, endpoint.id, now + 100)
+      .run();
+    const closer = await consume([message]);
+    expect(closer.retried[0]?.delaySeconds).toBeGreaterThanOrEqual(99);
+    expect(closer.retried[0]?.delaySeconds).toBeLessThanOrEqual(101);
+    expect(receiver.requests).toHaveLength(0);
+  });
+
+  it("drops a superseded message, a finished delivery and a delivery that is gone, without sending", async () => {
+    const { receiver, endpoint, event, message } = await setUp();
+    const stale = await consume([{ ...message, generation: 7 }]);
+    expect(stale.acked).toHaveLength(1);
+    const gone = await consume([{ ...message, endpointId: "we_000000000000000000000000" }]);
+    expect(gone.acked).toHaveLength(1);
+    const garbage = await consume([{ hello: "world" }, "text"]);
+    expect(garbage.acked).toHaveLength(2);
+    expect(receiver.requests).toHaveLength(0);
+    await consume([message]);
+    const again = await consume([message]);
+    expect(again.acked).toHaveLength(1);
+    expect(receiver.requests).toHaveLength(1);
+    expect(await deliveryRow(event.id, endpoint.id)).toMatchObject({ status: "delivered" });
+  });
+
+  it("attempts a delivery once when two messages of it arrive at once (a lease)", async () => {
+    const { receiver, event, endpoint, message } = await setUp(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return new Response(null, { status: 204 });
+    });
+    const results = await Promise.all([consume([message]), consume([message])]);
+    expect(receiver.requests).toHaveLength(1);
+    // The other message finds the lease and comes back after it, to see the delivery done.
+    expect(results.flatMap((r) => r.acked)).toHaveLength(1);
+    expect(results.flatMap((r) => r.retried).map((r) => r.delaySeconds)).toEqual([
+      expect.any(Number),
+    ]);
+    expect(await attemptRows(event.id, endpoint.id)).toHaveLength(1);
+  });
+
+  it.each([
+    [
+      "a redirect (not followed)",
+      () => new Response(null, { status: 302, headers: { Location: "http://169.254.169.254/" } }),
+      { status_code: 302, error: "answered 302, a redirect, which is not followed" },
+    ],
+    [
+      "no answer within the timeout",
+      () => new Promise<Response>(() => undefined),
+      { status_code: null, error: "no answer within 500 ms" },
+    ],
+    [
+      "a dropped connection",
+      () => Promise.reject(new TypeError("Network connection lost.")),
+      { status_code: null, error: "could not connect (TypeError)" },
+    ],
+  ])("counts %s as a failure, and retries it", async (_name, answer, expected) => {
+    const { receiver, endpoint, event, message } = await setUp(answer as never);
+    const result = await consume([message]);
+    expect(result.retried[0]?.delaySeconds).toBe(5);
+    expect(receiver.requests).toHaveLength(1);
+    const [attempt] = await attemptRows(event.id, endpoint.id);
+    expect(attempt).toMatchObject(expected);
+    expect(await deliveryRow(event.id, endpoint.id)).toMatchObject({
+      status: "pending",
+      attempts: 1,
+    });
+  });
+
+  it("keeps at most 256 characters of an answer's body, as printable text", async () => {
+    const { endpoint, event, message } = await setUp(
+      () => new Response(`\u0000oops\n${"é".repeat(5000)}`, { status: 500 }),
+    );
+    await consume([message]);
+    const [attempt] = await attemptRows(event.id, endpoint.id);
+    expect(attempt?.response_excerpt?.startsWith("oops é")).toBe(true);
+    expect(Array.from(attempt?.response_excerpt ?? "").length).toBeLessThanOrEqual(256);
+  });
+});
+
+describe("the endpoint", () => {
+  it("refuses at delivery a URL that is no longer allowed (changed in D1), and records why", async () => {
+    const { receiver, endpoint, event, message } = await setUp();
+    await env.DB.prepare("UPDATE webhook_endpoints SET url = 'https://10.1.2.3/hook' WHERE id = ?1")
+      .bind(endpoint.id)
+      .run();
+    const result = await consume([message]);
+    expect(result.retried[0]?.delaySeconds).toBe(5);
+    expect(receiver.requests).toHaveLength(0);
+    const [attempt] = await attemptRows(event.id, endpoint.id);
+    expect(attempt?.error).toBe("not sent: url must name a public host, not an IP address");
+  });
+
+  it("cancels deliveries to a disabled endpoint instead of sending them", async () => {
+    const { receiver, endpoint, event, message } = await setUp();
+    await env.DB.prepare(
+      "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = 'app' WHERE id = ?1",
+    )
+      .bind(endpoint.id)
+      .run();
+    const result = await consume([message]);
+    expect(result.acked).toHaveLength(1);
+    expect(receiver.requests).toHaveLength(0);
+    expect(await deliveryRow(event.id, endpoint.id)).toMatchObject({ status: "canceled" });
+  });
+
+  it("counts failures, forgets them after a success, and disables an endpoint that failed for 5 days", async () => {
+    const { headers, receiver, endpoint, event, message } = await setUp(
+      () => new Response(null, { status: 500 }),
+    );
+    await consume([message]);
+    const show = async () =>
+      (
+        (await call(`/api/v1/webhook-endpoints/${endpoint.id}`, { headers })).body.data as {
+          endpoint: Record<string, unknown>;
+        }
+      ).endpoint;
+    expect(await show()).toMatchObject({ consecutiveFailures: 1, status: "enabled" });
+    expect((await show()).failingSince).not.toBeNull();
+    receiver.answer(() => new Response(null, { status: 200 }));
+    await makeDue(event.id, endpoint.id);
+    await consume([message]);
+    expect(await show()).toMatchObject({ consecutiveFailures: 0, failingSince: null });
+
+    receiver.answer(() => new Response(null, { status: 500 }));
+    await env.DB.prepare(
+      "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = 0 WHERE event_id = ?1",
+    )
+      .bind(event.id)
+      .run();
+    await env.DB.prepare("UPDATE webhook_endpoints SET failing_since = ?2 WHERE id = ?1")
+      .bind(endpoint.id, Math.floor(Date.now() / 1000) - 5 * 86_400)
+      .run();
+    await consume([message]);
+    expect(await show()).toMatchObject({
+      status: "disabled",
+      disabled: { reason: "failing" },
+    });
+  });
+});
+
+describe("dead letters and the consumer's own failures", () => {
+  it("marks the delivery of a dead-lettered message dead, saying why, so it can be redelivered", async () => {
+    const { receiver, endpoint, event, message } = await setUp();
+    const result = await consumeDeadLetters([message]);
+    expect(result.acked).toHaveLength(1);
+    expect(receiver.requests).toHaveLength(0);
+    const row = await deliveryRow(event.id, endpoint.id);
+    expect(row?.status).toBe("dead");
+    expect(row?.last_error).toBe(
+      "dead-lettered: the queue gave up on it after 31 tries (the service could not process it); redeliver the event",
+    );
+  });
+
+  it("retries a message after 30 s when it cannot read or write D1, and sends nothing", async () => {
+    const { receiver, message } = await setUp();
+    const realPrepare = env.DB.prepare.bind(env.DB);
+    const db = env.DB as unknown as { prepare: typeof env.DB.prepare };
+    db.prepare = () => {
+      throw new Error("D1_ERROR: injected fault");
+    };
+    try {
+      const result = await consume([message]);
+      expect(result.retried).toEqual([{ id: expect.any(String), delaySeconds: 30 }]);
+    } finally {
+      db.prepare = realPrepare;
+    }
+    expect(receiver.requests).toHaveLength(0);
+  });
+});
