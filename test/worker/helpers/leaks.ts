@@ -63,6 +63,7 @@ for (const name of ["STRIPE_WEBHOOK_SECRET_TEST", "STRIPE_WEBHOOK_SECRET_LIVE"] 
   const value = env[name];
   if (value) secret(name, value, "whsec_");
 }
+if (env.WEBHOOK_ENCRYPTION_KEY) secret("WEBHOOK_ENCRYPTION_KEY", env.WEBHOOK_ENCRYPTION_KEY, 0);
 
 export interface Finding {
   secret: string;
