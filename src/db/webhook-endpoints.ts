@@ -2,7 +2,7 @@
 import type { D1Database, D1PreparedStatement } from "@cloudflare/workers-types";
 
 /** A replaced signing secret (still encrypted) and until when it signs too. */
-export interface PreviousSecret {
+interface PreviousSecret {
   secret: string;
   until: number;
 }
@@ -46,7 +46,7 @@ interface EndpointRow {
   updated_at: number;
 }
 
-export function toEndpointRecord(r: EndpointRow): EndpointRecord {
+function toEndpointRecord(r: EndpointRow): EndpointRecord {
   return {
     id: r.id,
     appId: r.app_id,

@@ -5,7 +5,7 @@
  */
 
 /** Cloudflare Queues delays a message by at most 12 hours; a longer wait is chained. */
-export const MAX_QUEUE_DELAY_SECONDS = 43_200;
+const MAX_QUEUE_DELAY_SECONDS = 43_200;
 
 /** Seconds until the next attempt after `attemptsMade` failed ones, or null: none is left. */
 export function retryDelay(schedule: readonly number[], attemptsMade: number): number | null {

@@ -85,7 +85,7 @@ const invoiceObjectSchema = z.object({
 });
 
 /** Which object each event type carries. */
-export const OBJECT_KIND_OF = {
+const OBJECT_KIND_OF = {
   "checkout.completed": "checkout",
   "checkout.expired": "checkout",
   "checkout.payment_succeeded": "checkout",
@@ -155,7 +155,7 @@ const endpointSchema = z.object({
 
 export type EndpointView = z.output<typeof endpointSchema>;
 
-export const endpointWithSecretSchema = endpointSchema.extend({
+const endpointWithSecretSchema = endpointSchema.extend({
   secret: doc(
     z.string().regex(/^whsec_[A-Za-z0-9+/]+=*$/),
     "The signing secret (whsec_ and base64), shown only now: store it; it cannot be read again",

@@ -5,7 +5,7 @@
  */
 
 /** A public-looking domain, so the endpoints pass the no-SSRF rules as real ones do. */
-export const RECEIVER_DOMAIN = "receivers.example.com";
+const RECEIVER_DOMAIN = "receivers.example.com";
 
 export interface Received {
   url: string;
