@@ -68,7 +68,8 @@ CREATE TABLE webhook_deliveries (
   updated_at INTEGER NOT NULL,
   PRIMARY KEY (event_id, endpoint_id)
 );
-CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at);
+-- By endpoint, newest first: the index's entries are in row order per endpoint.
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id);
 CREATE INDEX webhook_deliveries_unsent ON webhook_deliveries (updated_at) WHERE enqueued_at IS NULL;
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 

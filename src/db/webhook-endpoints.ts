@@ -169,7 +169,9 @@ export function deleteEndpointStatements(
   return [
     db
       .prepare(
-        "DELETE FROM webhook_attempts WHERE endpoint_id = ?1 AND EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ?1 AND app_id = ?2)",
+        `DELETE FROM webhook_attempts WHERE (event_id, endpoint_id) IN (
+           SELECT event_id, endpoint_id FROM webhook_deliveries WHERE endpoint_id = ?1)
+         AND EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ?1 AND app_id = ?2)`,
       )
       .bind(id, appId),
     db

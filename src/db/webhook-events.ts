@@ -28,7 +28,9 @@ export async function findEvent(
 /**
  * An app's events of one mode in the order they were committed, from `sinceMs` on, after the
  * sequence `afterSeq` (the cursor), optionally of one type; one more than `limit`, so the
- * caller knows whether there is a next page.
+ * caller knows whether there is a next page. The walk starts at the first event created five
+ * minutes before `sinceMs` (an event is committed within seconds of its time, so none created
+ * since then has a lower sequence), not at the app's first event.
  */
 export async function listEvents(
   db: D1Database,
@@ -45,7 +47,8 @@ export async function listEvents(
     .prepare(
       `SELECT * FROM webhook_events
        WHERE app_id = ?1 AND livemode = ?2 AND seq > ?3 AND created_at_ms >= ?4
-         AND seq >= COALESCE((SELECT MIN(seq) FROM webhook_events WHERE created_at_ms >= ?4), 0)
+         AND seq >= COALESCE((SELECT seq FROM webhook_events WHERE created_at_ms >= ?4 - 300000
+                              ORDER BY created_at_ms LIMIT 1), 0)
          AND (?5 IS NULL OR type = ?5)
        ORDER BY seq LIMIT ?6`,
     )
