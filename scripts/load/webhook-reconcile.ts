@@ -143,7 +143,7 @@ function audit(rec: Recorder, events: OutboundEvent[], log: EndpointLog): Audit 
     if (firstSuccess === -1) {
       a.lost++;
       note(
-        `${event.type} ${event.id} never got a 2xx from the receiver (${requests.length} requests)`,
+        `${event.type} ${event.id} never got a 2xx from the receiver (${requests.length} requests; the delivery is ${d?.status ?? "missing"})`,
       );
     } else if (firstSuccess < requests.length - 1) {
       a.afterSuccess += requests.length - 1 - firstSuccess;
@@ -234,7 +234,7 @@ export function reconcileWebhooks(
   checks.push({
     name: `${8 + audits.length} dead only after failures`,
     pass: deadWithSuccess === 0,
-    figures: `${dead} dead (named in the findings above the table), of them with a 2xx attempt ${deadWithSuccess}`,
+    figures: `${dead} dead (the first named in the findings), of them with a 2xx attempt ${deadWithSuccess}`,
   });
   return { checks, rows: audits.map((a) => a.row) };
 }
