@@ -6,7 +6,7 @@
 /**
  * WEBHOOK_RETRY_SECONDS for the run, instead of the deployed schedule's three days, so that the
  * run stays bounded: fifteen retries (sixteen attempts) within 78 s. Eleven attempts would lose
- * one delivery in 565,000 to a receiver failing 30 % (0.3^11), one 600 s soak in 40 to 70; with
+ * one delivery in 565,000 to a receiver failing 30 % (0.3^11), one 600 s soak in 40 to 140; with
  * sixteen it is one in 230 million (0.3^16), and the last five only wait for that rare delivery.
  */
 export const LOAD_RETRY_SECONDS = [1, 1, 2, 2, 3, 3, 5, 5, 8, 8, 8, 8, 8, 8, 8] as const;
