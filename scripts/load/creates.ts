@@ -13,9 +13,11 @@ function newCheckout(): { path: string; body: Record<string, unknown> } {
   const subscription = Math.random() < 0.35;
   const reverseCharge = Math.random() < 0.2;
   // 30 % a new tenant, 30 % one of the pool (a known customer after a payment), 40 % none.
+  // A subscription goes to a new tenant instead of the pool's: a tenant with a running
+  // subscription is refused a second one (409), and the pool's would soon all have one.
   const route = Math.random();
   const tenantId =
-    route < 0.3
+    route < 0.3 || (route < 0.6 && subscription)
       ? randomUUID()
       : route < 0.6
         ? TENANT_POOL[Math.floor(Math.random() * TENANT_POOL.length)]

@@ -9,6 +9,9 @@ import { queryRows, reconcile } from "./reconcile.ts";
 import { Recorder } from "./recorder.ts";
 import { renderTable } from "./report.ts";
 import { parseSettings, type Settings, USAGE } from "./settings.ts";
+import { FAIL_RATE, LOAD_RETRY_SECONDS } from "./webhook-schedule.ts";
+import { closeWebhookTargets, startWebhookTargets, type WebhookTarget } from "./webhook-targets.ts";
+import { checkWebhooks } from "./webhooks.ts";
 
 /** A hard bound on requests, whatever the machine manages in the time. */
 const MAX_REQUESTS = 2_000_000;
@@ -34,6 +37,7 @@ const lifted = (env) => ({ ...env, CREATE_LIMIT_PER_CREDENTIAL: unlimited, CREAT
 export default {
   fetch: (request, env, ctx) => worker.fetch(request, lifted(env), ctx),
   scheduled: (controller, env, ctx) => worker.scheduled(controller, lifted(env), ctx),
+  queue: (batch, env, ctx) => worker.queue(batch, lifted(env), ctx),
 };
 `,
   );
@@ -49,7 +53,7 @@ export async function main(): Promise<number> {
     return 2;
   }
   console.log(
-    `load: ${settings.seconds} s, concurrency ${settings.concurrency}, create rate limits ${settings.rateLimits ? "kept (429 expected on creates)" : "lifted"}, loopback only`,
+    `load: ${settings.seconds} s, concurrency ${settings.concurrency}, create rate limits ${settings.rateLimits ? "kept (429 expected on creates)" : "lifted"}, webhooks to a healthy and a ${Math.round(FAIL_RATE * 100)} % failing receiver (seed ${settings.webhookSeed}, wait at most ${settings.webhookWait} s), loopback only`,
   );
 
   const abort = new AbortController();
@@ -66,17 +70,24 @@ export async function main(): Promise<number> {
 
   const entryDir = mkdtempSync(path.join(tmpdir(), "checkout-edge-load-"));
   let stack: LocalStack | null = null;
+  let targets: WebhookTarget[] = [];
   try {
     say("starting wrangler dev and the Stripe double on loopback (about 30 s)");
     stack = await startLocalStack({
       main: settings.rateLimits ? undefined : writeUnlimitedEntry(entryDir),
       verbose: settings.verbose,
+      // Retries within seconds, not days, so every delivery ends within the run.
+      vars: { WEBHOOK_RETRY_SECONDS: LOAD_RETRY_SECONDS.join(",") },
     });
     if (interrupted) return 130;
     say(`worker ${stack.workerOrigin}, Stripe double ${stack.stripeOrigin}`);
 
     const rec = new Recorder();
     const client = new LoadClient(stack, rec, settings, abort.signal);
+    targets = await startWebhookTargets(client, settings.webhookSeed);
+    say(
+      `webhook endpoints: ${targets.map((t) => `${t.name} ${t.endpointId} at ${t.receiver.url}`).join(", ")}`,
+    );
     const started = performance.now();
     const deadline = started + settings.seconds * 1000;
     const progress = setInterval(() => {
@@ -104,15 +115,30 @@ export async function main(): Promise<number> {
     const rows = await queryRows(stack);
     const checks = reconcile(rec, rows, double);
 
+    const webhooks = await checkWebhooks(
+      client,
+      rec,
+      targets,
+      settings.webhookWait,
+      abort.signal,
+      say,
+    ).catch((err: unknown) => {
+      if (interrupted) return null;
+      throw err;
+    });
+    if (interrupted || !webhooks) return 130;
+    checks.push(...webhooks.checks);
+
     if (rec.examples.length > 0) {
       say("first findings:");
       for (const example of rec.examples) say(`  ${example}`);
     }
-    console.log(renderTable(rec, settings, elapsedSeconds, checks));
+    console.log(renderTable(rec, settings, elapsedSeconds, checks, webhooks.summary));
     const passed = checks.every((check) => check.pass);
     console.log(passed ? "load: PASS" : "load: FAIL");
     return passed ? 0 : 1;
   } finally {
+    await closeWebhookTargets(targets);
     if (stack) {
       say("stopping wrangler dev and the Stripe double");
       await stack.stop();

@@ -2,6 +2,14 @@ import { Histogram } from "./histogram.ts";
 import type { Check } from "./reconcile.ts";
 import type { Recorder } from "./recorder.ts";
 import type { Settings } from "./settings.ts";
+import type { WebhookRow } from "./webhook-reconcile.ts";
+import {
+  ATTEMPTS_PER_DELIVERY,
+  anyDeadOdds,
+  DEAD_ODDS,
+  FAIL_RATE,
+  LOAD_RETRY_SECONDS,
+} from "./webhook-schedule.ts";
 
 /** The one table a load run ends with. */
 
@@ -15,11 +23,49 @@ function formatMs(ms: number): string {
         : ms.toFixed(0);
 }
 
+/** The outbound webhooks' part of the table: one line per endpoint, and the schedule's odds. */
+export interface WebhookSummary {
+  rows: WebhookRow[];
+  waitedSeconds: number;
+}
+
+function percent(p: number): string {
+  return p < 0.0001 ? p.toExponential(1) : `${(p * 100).toFixed(2)} %`;
+}
+
+function webhookLines(summary: WebhookSummary, rule: string): string[] {
+  const head = ["events", "requests", "delivered", "retried", "dead", "canceled", "pending"];
+  const lines = [
+    `${"webhook endpoint".padEnd(18)}${head.map((h) => h.padStart(11)).join("")}`,
+    ...summary.rows.map(
+      (row) =>
+        `${row.name.padEnd(18)}${[
+          row.events,
+          row.requests,
+          row.delivered,
+          row.retried,
+          row.dead,
+          row.canceled,
+          row.pending,
+        ]
+          .map((n) => String(n).padStart(11))
+          .join("")}`,
+    ),
+  ];
+  const failing = summary.rows.find((row) => row.failRate > 0);
+  lines.push(
+    `retry schedule ${LOAD_RETRY_SECONDS.join(",")} s (${ATTEMPTS_PER_DELIVERY} attempts); all failed at ${Math.round(FAIL_RATE * 100)} %: ${DEAD_ODDS.toExponential(1)} a delivery${failing ? `, ${percent(anyDeadOdds(failing.events))} for any of ${failing.events}` : ""}; waited ${summary.waitedSeconds.toFixed(1)} s for final states`,
+  );
+  lines.push(rule);
+  return lines;
+}
+
 export function renderTable(
   rec: Recorder,
   settings: Settings,
   elapsedSeconds: number,
   checks: Check[],
+  webhooks: WebhookSummary,
 ): string {
   const lines: string[] = [];
   const rule = "-".repeat(100);
@@ -50,6 +96,7 @@ export function renderTable(
     `${"all".padEnd(18)}${String(rec.total).padStart(8)}  ${"".padEnd(34)}${formatMs(all.quantile(0.5)).padStart(9)}${formatMs(all.quantile(0.99)).padStart(9)}${String(unexpected).padStart(12)}${String(wrong).padStart(7)}`,
   );
   lines.push(rule);
+  lines.push(...webhookLines(webhooks, rule));
   for (const check of checks) {
     lines.push(
       `${check.name.padEnd(32)}${(check.pass ? "PASS" : "FAIL").padEnd(6)}${check.figures}`,

@@ -1,16 +1,22 @@
 import { parseArgs } from "node:util";
 
-const LIMITS = { seconds: 600, concurrency: 128 };
+const LIMITS = { seconds: 600, concurrency: 128, webhookWait: 600, webhookSeed: 2 ** 31 - 1 };
 
-export const USAGE = `usage: npm run load -- [--seconds N] [--concurrency N] [--rate-limits] [--verbose]
-  --seconds N       how long the load runs (default 60, 1…${LIMITS.seconds}; env LOAD_SECONDS)
-  --concurrency N   clients sending at once (default 16, 1…${LIMITS.concurrency}; env LOAD_CONCURRENCY)
-  --rate-limits     keep the create rate limits of wrangler.toml (429 then counts as expected)
-  --verbose         show the output of wrangler dev and the Stripe double`;
+export const USAGE = `usage: npm run load -- [--seconds N] [--concurrency N] [--webhook-wait N] [--webhook-seed N] [--rate-limits] [--verbose]
+  --seconds N        how long the load runs (default 60, 1…${LIMITS.seconds}; env LOAD_SECONDS)
+  --concurrency N    clients sending at once (default 16, 1…${LIMITS.concurrency}; env LOAD_CONCURRENCY)
+  --webhook-wait N   after the load, wait at most N s for every webhook delivery to end (default 180, 1…${LIMITS.webhookWait})
+  --webhook-seed N   the seed of the failing webhook receiver's 30 % failures (default 15, 1…${LIMITS.webhookSeed})
+  --rate-limits      keep the create rate limits of wrangler.toml (429 then counts as expected)
+  --verbose          show the output of wrangler dev and the Stripe double`;
 
 export interface Settings {
   seconds: number;
   concurrency: number;
+  /** Seconds to wait after the load for the webhook deliveries to be delivered or dead. */
+  webhookWait: number;
+  /** Seeds the failing receiver's random failures, so a run's sequence of answers repeats. */
+  webhookSeed: number;
   rateLimits: boolean;
   verbose: boolean;
 }
@@ -21,6 +27,8 @@ export function parseSettings(argv: string[]): Settings {
     options: {
       seconds: { type: "string" },
       concurrency: { type: "string" },
+      "webhook-wait": { type: "string" },
+      "webhook-seed": { type: "string" },
       "rate-limits": { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -46,6 +54,8 @@ export function parseSettings(argv: string[]): Settings {
       16,
       LIMITS.concurrency,
     ),
+    webhookWait: integer("--webhook-wait", values["webhook-wait"], 180, LIMITS.webhookWait),
+    webhookSeed: integer("--webhook-seed", values["webhook-seed"], 15, LIMITS.webhookSeed),
     rateLimits: values["rate-limits"],
     verbose: values.verbose,
   };
