@@ -334,6 +334,11 @@ async function demoWebhooks(
     moved: "pointed the demo app's webhook endpoint",
   }[endpoint.how];
   say(`${how} ${endpoint.id} (test mode) at the receiver, ${endpoint.url}`);
+  if (endpoint.removed > 0) {
+    say(
+      `deleted ${endpoint.removed} earlier demo endpoint(s) on the receiver whose secret was lost (.wrangler/demo-webhook-endpoint.json gone)`,
+    );
+  }
   return webhookUsage({
     workerOrigin,
     app: c,

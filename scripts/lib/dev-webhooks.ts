@@ -40,6 +40,8 @@ export interface DemoEndpoint {
   url: string;
   /** Registered by this run; an earlier run's found again; or found and pointed at the receiver. */
   how: "registered" | "found" | "moved";
+  /** Earlier runs' endpoints on the receiver whose secret was lost, deleted now. */
+  removed: number;
 }
 
 function receiverPort(): number {
@@ -155,7 +157,7 @@ export async function registerDemoEndpoint(s: {
       }
       s.receiver.setSecrets([saved.secret]);
       const how = current.url === s.receiver.url ? "found" : "moved";
-      endpoint = { id: current.id, url: s.receiver.url, how };
+      endpoint = { id: current.id, url: s.receiver.url, how, removed: 0 };
     } else if (found.status !== 404) {
       throw new Error(`GET /api/v1/webhook-endpoints/${saved.endpointId}: ${found.error}`);
     }
@@ -178,12 +180,13 @@ export async function registerDemoEndpoint(s: {
     writeFileSync(s.file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
     chmodSync(s.file, 0o600);
     s.receiver.setSecrets([created.secret]);
-    endpoint = { id: created.id, url: created.url, how: "registered" };
+    endpoint = { id: created.id, url: created.url, how: "registered", removed: 0 };
   }
   const listed = await api<{ endpoints: EndpointView[] }>("GET", "/webhook-endpoints?test=true");
   for (const stale of listed.data?.endpoints ?? []) {
     if (stale.id !== endpoint.id && stale.description === DEMO_DESCRIPTION) {
-      await api("DELETE", `/webhook-endpoints/${stale.id}`);
+      const deleted = await api("DELETE", `/webhook-endpoints/${stale.id}`);
+      if (deleted.status === 200) endpoint.removed += 1;
     }
   }
   return endpoint;
@@ -209,12 +212,13 @@ export function webhookUsage(s: {
 }): string {
   const read = `-H 'X-API-KEY: ${s.app.readKey}' -H 'X-API-KEY-TYPE: read' -H 'X-CLIENT-ID: ${s.app.appId}'`;
   return `
- Outbound webhooks: the demo app's endpoint ${s.endpoint.id} (test mode) posts to the
- receiver on ${s.endpoint.url}, which verifies each delivery with the Standard Webhooks
- library and prints a [receiver] line: type, webhook-id, verified, answered status. Pay a
- checkout above and checkout.completed arrives (with checkout.payment_succeeded and
- invoice.paid). Make the receiver answer 503 to the next 3 deliveries, pay another checkout,
- and see each retried with the same webhook-id after ${retryWaits(s.retrySeconds)} (WEBHOOK_RETRY_SECONDS):
+ Outbound webhooks: the demo app's test-mode endpoint ${s.endpoint.id}
+ posts to the receiver on ${s.endpoint.url}, which verifies each delivery with
+ the Standard Webhooks library and prints a [receiver] line (type, webhook-id, verified,
+ answered status). Pay a checkout above and checkout.completed arrives (with
+ checkout.payment_succeeded and invoice.paid). Make the receiver answer 503 to the next 3
+ deliveries, pay another checkout, and see each retried with the same webhook-id after
+ ${retryWaits(s.retrySeconds)} (WEBHOOK_RETRY_SECONDS):
    curl -s -X POST '${s.receiver.origin}/__receiver/fail?count=3'
  Every attempt (time, status code, duration, error) in the delivery log, and the events:
    curl -s '${s.workerOrigin}/api/v1/webhook-deliveries?endpointId=${s.endpoint.id}' ${read}
