@@ -1,18 +1,29 @@
 /**
  * `npm run dev`: the whole service on this machine, with no Cloudflare or Stripe account.
  *
- * 1. creates `.dev.vars` from `.dev.vars.example` if there is none;
+ * 1. creates `.dev.vars` from `.dev.vars.example` if there is none, or appends to it the
+ *    variables it lacks that the example has (saying which; never their values);
  * 2. applies the D1 migrations to the local database;
  * 3. seeds a demo app with a write key, a read key and an access-token key pair (once; kept in
  *    .wrangler/demo-credentials.json and .wrangler/demo-token-*.pem);
  * 4. starts the Stripe double on loopback when STRIPE_API_BASE_URL points at loopback, else
  *    says that it talks to Stripe's test mode with the key in `.dev.vars`;
- * 5. runs `wrangler dev` on http://127.0.0.1:8787 and prints ready-to-paste curl lines.
+ * 5. runs `wrangler dev` on http://127.0.0.1:8787 and prints ready-to-paste curl lines;
+ * 6. runs a webhook receiver on http://127.0.0.1:8789 (WEBHOOK_RECEIVER_PORT), registers the
+ *    demo app's test-mode endpoint on it through the API, and prints each delivery that arrives
+ *    (scripts/lib/dev-webhooks.ts).
  * Ctrl-C stops everything it started.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { parseEnv } from "node:util";
 import { importPKCS8, SignJWT } from "jose";
@@ -22,12 +33,21 @@ import type { Deps } from "../cli/deps.ts";
 import { createKey } from "../cli/keys.ts";
 import { withPlatform } from "../cli/platform.ts";
 import { exampleCreateBody } from "../src/schemas/example-body.ts";
+import {
+  type DemoEndpoint,
+  knownSecret,
+  registerDemoEndpoint,
+  startDemoReceiver,
+  webhookUsage,
+} from "./lib/dev-webhooks.ts";
+import type { WebhookReceiver } from "./lib/webhook-receiver.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const wranglerJs = path.join(root, "node_modules", "wrangler", "bin", "wrangler.js");
 const credentialsFile = path.join(root, ".wrangler", "demo-credentials.json");
 const tokenPrivateKeyFile = path.join(root, ".wrangler", "demo-token-private.pem");
 const tokenPublicKeyFile = path.join(root, ".wrangler", "demo-token-public.pem");
+const webhookEndpointFile = path.join(root, ".wrangler", "demo-webhook-endpoint.json");
 const DEMO_ISSUER = "https://issuer.demo.local";
 const workerPort = Number(process.env.PORT ?? 8787);
 const workerOrigin = `http://127.0.0.1:${workerPort}`;
@@ -37,11 +57,51 @@ function say(line: string): void {
   process.stdout.write(`[dev] ${line}\n`);
 }
 
+/** Absent on purpose: without it the worker talks to api.stripe.com (.dev.vars.example says so). */
+const ABSENT_ON_PURPOSE = new Set(["STRIPE_API_BASE_URL"]);
+
+/**
+ * Appends to an existing .dev.vars the variables of .dev.vars.example it lacks (those added to
+ * the example since it was copied, such as WEBHOOK_ENCRYPTION_KEY), each with the example's
+ * comment and value, under a comment that says so; prints their names, never their values.
+ */
+function appendMissingVars(file: string, exampleFile: string): void {
+  const text = readFileSync(file, "utf8");
+  const present = parseEnv(text);
+  const missing: string[] = [];
+  const blocks: string[] = [];
+  let comments: string[] = [];
+  for (const line of readFileSync(exampleFile, "utf8").split("\n")) {
+    if (/^\s*#/.test(line)) {
+      comments.push(line);
+      continue;
+    }
+    const name = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(line)?.[1];
+    if (name && !(name in present) && !ABSENT_ON_PURPOSE.has(name)) {
+      missing.push(name);
+      blocks.push([...comments, line].join("\n"));
+    }
+    comments = [];
+  }
+  if (missing.length === 0) return;
+  const day = new Date().toISOString().slice(0, 10);
+  appendFileSync(
+    file,
+    `${text === "" || text.endsWith("\n") ? "" : "\n"}\n# Added by npm run dev on ${day}: in .dev.vars.example, missing here (the example's local values).\n${blocks.join("\n")}\n`,
+  );
+  say(
+    `.dev.vars lacked ${missing.join(", ")}, which .dev.vars.example has: appended them to .dev.vars with the example's values and comments`,
+  );
+}
+
 function readDevVars(): Record<string, string> {
   const file = path.join(root, ".dev.vars");
+  const exampleFile = path.join(root, ".dev.vars.example");
   if (!existsSync(file)) {
-    copyFileSync(path.join(root, ".dev.vars.example"), file);
+    copyFileSync(exampleFile, file);
     say("created .dev.vars from .dev.vars.example (local Stripe double, fake secrets)");
+  } else {
+    appendMissingVars(file, exampleFile);
   }
   // Node's own dotenv parser, the format wrangler reads .dev.vars in.
   return Object.fromEntries(
@@ -171,6 +231,7 @@ function printUsage(
   c: DemoCredentials,
   demo: { token: string; tenantId: string },
   doubleOrigin: string | null,
+  webhooks: string,
 ): void {
   // The API's example body, with the shell's $STATE spliced in (the body sits in single quotes).
   const body = (mode: "payment" | "subscription", price: string) =>
@@ -209,7 +270,7 @@ function printUsage(
    curl -s ${workerOrigin}/api/v1/checkout-sessions/<data.checkout.id> -H 'X-API-KEY: ${c.readKey}' -H 'X-API-KEY-TYPE: read' -H 'X-CLIENT-ID: ${c.appId}'
  After paying a subscription, the tenant's billing state (paidUntil, paymentFailed, invoices):
    curl -s '${workerOrigin}/api/v1/tenants/'$TENANT'/billing?test=true' -H 'X-API-KEY: ${c.readKey}' -H 'X-API-KEY-TYPE: read' -H 'X-CLIENT-ID: ${c.appId}'
-${billingRehearsal(doubleOrigin, headers)}
+${billingRehearsal(doubleOrigin, headers)}${webhooks}
  API documentation: ${workerOrigin}/docs (its Test Request client works with the access token
  above; API keys are refused from a browser with 403, by design)
  Prices the Stripe double knows: price_eur_once, price_eur_monthly, price_usd_once,
@@ -232,10 +293,69 @@ function billingRehearsal(doubleOrigin: string | null, headers: string): string 
 `;
 }
 
+/** The retry schedule the worker runs with: .dev.vars's, else wrangler.toml's. */
+function retrySeconds(vars: Record<string, string>): string {
+  const toml = readFileSync(path.join(root, "wrangler.toml"), "utf8");
+  return (
+    vars.WEBHOOK_RETRY_SECONDS ??
+    /^WEBHOOK_RETRY_SECONDS = "([\d,]+)"$/m.exec(toml)?.[1] ??
+    "5,300,1800,7200"
+  );
+}
+
+/** The demo endpoint on the receiver, and the lines about it; none (said why) if refused. */
+async function demoWebhooks(
+  c: DemoCredentials,
+  receiver: WebhookReceiver,
+  vars: Record<string, string>,
+): Promise<string> {
+  let endpoint: DemoEndpoint;
+  try {
+    endpoint = await registerDemoEndpoint({
+      workerOrigin,
+      app: c,
+      receiver,
+      file: webhookEndpointFile,
+    });
+  } catch (err) {
+    const hint =
+      vars.WEBHOOK_ALLOW_LOOPBACK === "true"
+        ? ""
+        : " (a test-mode endpoint on 127.0.0.1 needs WEBHOOK_ALLOW_LOOPBACK=true in .dev.vars)";
+    say(
+      `no demo webhook endpoint, so no deliveries: ${err instanceof Error ? err.message : String(err)}${hint}`,
+    );
+    await receiver.close();
+    return "";
+  }
+  const how = {
+    registered: "registered the demo app's webhook endpoint",
+    found: "found the demo app's webhook endpoint",
+    moved: "pointed the demo app's webhook endpoint",
+  }[endpoint.how];
+  say(`${how} ${endpoint.id} (test mode) at the receiver, ${endpoint.url}`);
+  if (endpoint.removed > 0) {
+    say(
+      `deleted ${endpoint.removed} earlier demo endpoint(s) on the receiver whose secret was lost (.wrangler/demo-webhook-endpoint.json gone)`,
+    );
+  }
+  return webhookUsage({
+    workerOrigin,
+    app: c,
+    receiver,
+    endpoint,
+    retrySeconds: retrySeconds(vars),
+  });
+}
+
 async function main(): Promise<void> {
   const vars = readDevVars();
   const stripeBase = vars.STRIPE_API_BASE_URL || "https://api.stripe.com";
   const useDouble = isLoopback(stripeBase);
+
+  // First, so that a taken port is refused before anything else starts.
+  const receiver = await startDemoReceiver((line) => process.stdout.write(`${line}\n`));
+  say(`webhook receiver listening on ${receiver.origin} (WEBHOOK_RECEIVER_PORT)`);
 
   say("applying D1 migrations to the local database");
   execFileSync(process.execPath, [wranglerJs, "d1", "migrations", "apply", "DB", "--local"], {
@@ -247,6 +367,7 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   const stopAll = () => {
     for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+    void receiver.close();
   };
   process.on("SIGINT", () => {
     stopAll();
@@ -287,6 +408,9 @@ async function main(): Promise<void> {
   }
 
   const credentials = await seedDemo(doubleOrigin);
+  // An earlier run's deliveries may still be retried: they verify as soon as they come.
+  const earlier = knownSecret(webhookEndpointFile, credentials.appId);
+  if (earlier) receiver.setSecrets([earlier]);
 
   const worker = spawn(
     process.execPath,
@@ -310,7 +434,8 @@ async function main(): Promise<void> {
     process.exit(code ?? 1);
   });
   await waitFor(`${workerOrigin}/healthz`, worker, 60);
-  printUsage(credentials, await demoToken(credentials), doubleOrigin);
+  const webhooks = await demoWebhooks(credentials, receiver, vars);
+  printUsage(credentials, await demoToken(credentials), doubleOrigin, webhooks);
 }
 
 main().catch((err: unknown) => {

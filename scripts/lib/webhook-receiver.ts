@@ -21,6 +21,8 @@ export interface ReceivedDelivery {
   status: number;
   at: number;
   body: string;
+  /** The Standard Webhooks headers as they came (a test may verify them again itself). */
+  headers: Record<"webhook-id" | "webhook-timestamp" | "webhook-signature", string>;
 }
 
 export interface WebhookReceiver {
@@ -76,7 +78,7 @@ export async function startWebhookReceiver(
       }
     });
 
-  const server: Server = createServer(async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     if (url.pathname === "/__receiver/fail" && req.method === "POST") {
       const count = url.searchParams.get("count");
@@ -90,7 +92,7 @@ export async function startWebhookReceiver(
       return answer(
         res,
         200,
-        deliveries.map(({ body: _body, ...rest }) => rest),
+        deliveries.map(({ body: _body, headers: _headers, ...rest }) => rest),
       );
     }
     if (req.method !== "POST") return answer(res, 405, { error: "deliveries are POSTs" });
@@ -113,18 +115,30 @@ export async function startWebhookReceiver(
     } else if (verified && failShare > 0 && random() < failShare) {
       status = 503;
     }
-    const delivery = {
+    const delivery: ReceivedDelivery = {
       webhookId: headers["webhook-id"] ?? "",
       type,
       verified,
       status,
       at: Date.now(),
       body,
+      headers: {
+        "webhook-id": headers["webhook-id"] ?? "",
+        "webhook-timestamp": headers["webhook-timestamp"] ?? "",
+        "webhook-signature": headers["webhook-signature"] ?? "",
+      },
     };
     deliveries.push(delivery);
     res.writeHead(status);
     res.end();
     options.onDelivery?.(delivery);
+  };
+  const server: Server = createServer((req, res) => {
+    // A request that breaks off (or a throwing onDelivery) must not end the process.
+    handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
   });
 
   await new Promise<void>((resolve, reject) => {
