@@ -27,8 +27,8 @@ export function resolve<T>(value: T | Ref): T {
   return target as T;
 }
 
-export function operationsOf(document: OpenApiDocument) {
-  return Object.entries(document.paths).flatMap(([path, item]) =>
+export function operationsOf(document: OpenApiDocument, part: "paths" | "webhooks" = "paths") {
+  return Object.entries(document[part]).flatMap(([path, item]) =>
     HTTP_METHODS.flatMap((method) => {
       const operation = item[method];
       return operation ? [{ path, method, operation }] : [];
