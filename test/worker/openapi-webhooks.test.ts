@@ -1,14 +1,9 @@
-import { createExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, expectTypeOf, it, vi } from "vitest";
 import * as z from "zod";
-import type { Bindings } from "../../src/env.ts";
 import type { Envelope } from "../../src/errors.ts";
-import worker from "../../src/index.ts";
 import { MESSAGES } from "../../src/messages.ts";
 import { JSON_SCHEMA_OPTIONS } from "../../src/openapi/json-schema.ts";
-import { URL_400 } from "../../src/openapi/operations/webhook-endpoints.ts";
 import type { JsonSchema, ParameterObject, Ref } from "../../src/openapi/types.ts";
 import {
   ENDPOINT_CREATED_EXAMPLE,
@@ -16,7 +11,6 @@ import {
   EXAMPLE_SIGNING_SECRET,
 } from "../../src/openapi/webhook-examples.ts";
 import { type answerEnvelope, deletedAnswerSchema } from "../../src/openapi/webhook-schemas.ts";
-import { MAX_ENDPOINTS } from "../../src/outbound/endpoints.ts";
 import { signEvent } from "../../src/outbound/signing.ts";
 import {
   createEndpointBodySchema,
@@ -39,35 +33,39 @@ import {
   outboundEventSchema,
   redeliverAnswerSchema,
 } from "../../src/schemas/outbound-views.ts";
-import { givenKey, givenWriter, newState } from "./helpers/apps.ts";
-import { type CallResult, call, postJson, validBody } from "./helpers/http.ts";
+import { givenKey, givenWriter } from "./helpers/apps.ts";
+import { call, postJson } from "./helpers/http.ts";
 import {
   DOC,
+  documentedErrors,
   expectDocumented,
+  expectDocumentedFailure,
   type Method,
   operation,
   operationsOf,
   resolve,
   validatorOf,
 } from "./helpers/openapi.ts";
+import {
+  DELIVERIES,
+  ENDPOINT,
+  ENDPOINTS,
+  EVENTS,
+  json,
+  paidCheckout,
+  REDELIVER,
+  ROTATE,
+  registered,
+} from "./helpers/outbound.ts";
 import { eventually, newReceiver, type Received } from "./helpers/receivers.ts";
-import { stripe } from "./helpers/stripe.ts";
-import { deliver, sessionEvent } from "./helpers/webhooks.ts";
 
 /**
  * The outbound webhook part of the document: its operations are made from the routes' own
  * schemas, its examples really work against the worker (the endpoints of the request examples
  * are created, read, changed, rotated and deleted; an event is listed, its deliveries too, and
- * it is redelivered to a test receiver with each redeliver example), its error examples are
- * the texts the worker answers, and its webhooks are what an endpoint really receives.
+ * it is redelivered to a test receiver with each redeliver example), and its webhooks are what
+ * an endpoint really receives. Its failures: openapi-webhook-failures.test.ts.
  */
-
-const ENDPOINTS = "/api/v1/webhook-endpoints";
-const ENDPOINT = "/api/v1/webhook-endpoints/{id}";
-const ROTATE = "/api/v1/webhook-endpoints/{id}/rotate-secret";
-const EVENTS = "/api/v1/webhook-events";
-const DELIVERIES = "/api/v1/webhook-deliveries";
-const REDELIVER = "/api/v1/webhook-events/{id}/redeliver";
 
 const OPERATIONS: [Method, string, "read" | "write"][] = [
   ["post", ENDPOINTS, "write"],
@@ -90,57 +88,6 @@ const bodyExamples = (method: Method, path: string) =>
   Object.entries(
     operation(method, path).requestBody?.content["application/json"]?.examples ?? {},
   ).map(([name, example]) => [name, example.value as Record<string, unknown>] as const);
-
-/** The error texts the document shows for this status. */
-const documentedErrors = (method: Method, path: string, status: number) =>
-  Object.values(
-    operation(method, path).responses[String(status)]?.content?.["application/json"]?.examples ??
-      {},
-  ).map((example) => (example.value as { error: string }).error);
-
-/** A real failure: documented, and its text one of the document's examples for the status. */
-async function expectDocumentedFailure(method: Method, path: string, res: CallResult) {
-  await expectDocumented(method, path, res.response, res.body);
-  expect(documentedErrors(method, path, res.status), `${method} ${path} ${res.status}`).toContain(
-    res.body.error,
-  );
-}
-
-const json = (method: string, body: unknown, headers: Record<string, string>): RequestInit => ({
-  method,
-  headers: { "Content-Type": "application/json", ...headers },
-  body: JSON.stringify(body),
-});
-
-/** A test-mode checkout of the app, completed and paid: its events, sent to nobody yet. */
-async function paidCheckout(headers: Record<string, string>) {
-  const created = await postJson(
-    "/api/v1/checkout-sessions",
-    validBody({ state: newState() }),
-    headers,
-  );
-  expect(created.status).toBe(200);
-  const { id, hash } = (created.body.data as { checkout: { id: string; hash: string } }).checkout;
-  const event = sessionEvent("checkout.session.completed", {
-    id,
-    status: "complete",
-    payment_status: "paid",
-    customer: stripe.addCustomer(false),
-    payment_intent: "pi_openapi",
-    metadata: { checkout_hash: hash },
-  });
-  expect((await deliver(event)).status).toBe(200);
-  const listed = await call(`${EVENTS}?test=true&type=checkout.completed`, { headers });
-  const [completed] = eventListAnswerSchema.parse(listed.body.data).events;
-  if (!completed) throw new Error("no checkout.completed event");
-  return completed;
-}
-
-async function registered(headers: Record<string, string>, body: Record<string, unknown>) {
-  const res = await postJson(ENDPOINTS, body, headers);
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return endpointWithSecretAnswerSchema.parse(res.body.data).endpoint;
-}
 
 afterEach(() => {
   vi.useRealTimers();
@@ -372,170 +319,5 @@ describe("the webhook examples work against the worker", () => {
     expect(deliveryListAnswerSchema.parse(ofEvent.body.data).deliveries[0]?.attempts).not.toEqual(
       [],
     );
-  });
-});
-
-describe("the webhook routes answer failures as documented", () => {
-  it("refuses credentials, methods, ids, queries and bodies with the documented texts", async () => {
-    const { app, headers } = await givenWriter();
-    const reader = (await givenKey(app.id, "read")).headers;
-    const unknownEndpoint = `${ENDPOINTS}/we_${"0".repeat(24)}`;
-    const unknownEvent = `${EVENTS}/evt_${"0".repeat(32)}/redeliver`;
-    const body = { url: "https://hooks.example.com/checkout-edge", test: true };
-    const failures: [Method, string, string, RequestInit, number][] = [
-      ["get", ENDPOINTS, ENDPOINTS, {}, 401],
-      ["get", ENDPOINTS, ENDPOINTS, { headers: { Authorization: "Bearer x.y.z" } }, 403],
-      ["get", EVENTS, EVENTS, { headers: { ...reader, Origin: "https://app.example.com" } }, 403],
-      ["post", ENDPOINTS, ENDPOINTS, json("POST", body, reader), 403],
-      ["post", ENDPOINTS, ENDPOINTS, json("POST", { url: body.url }, headers), 403],
-      ["post", ENDPOINTS, ENDPOINTS, json("POST", { ...body, secret: "x" }, headers), 400],
-      ["post", ENDPOINTS, ENDPOINTS, json("POST", { test: true }, headers), 400],
-      [
-        "post",
-        ENDPOINTS,
-        ENDPOINTS,
-        json("POST", { ...body, url: `${body.url}/${"a".repeat(2048)}` }, headers),
-        400,
-      ],
-      ["post", ENDPOINTS, ENDPOINTS, json("POST", { ...body, eventTypes: [] }, headers), 400],
-      [
-        "post",
-        ENDPOINTS,
-        ENDPOINTS,
-        json("POST", { ...body, eventTypes: ["invoice.paid", "invoice.paid"] }, headers),
-        400,
-      ],
-      [
-        "post",
-        ENDPOINTS,
-        ENDPOINTS,
-        { method: "POST", headers: { ...headers, "Content-Type": "text/xml" }, body: "<x/>" },
-        415,
-      ],
-      ["post", ENDPOINTS, ENDPOINTS, { method: "POST", headers, body: "{" }, 400],
-      ["get", ENDPOINTS, `${ENDPOINTS}?test=yes`, { headers }, 400],
-      ["get", ENDPOINTS, `${ENDPOINTS}?mode=test`, { headers }, 400],
-      ["get", ENDPOINTS, ENDPOINTS, { method: "PUT", headers }, 405],
-      ["get", ENDPOINT, `${ENDPOINTS}/nope`, { headers }, 400],
-      ["get", ENDPOINT, unknownEndpoint, { headers: reader }, 404],
-      ["get", ENDPOINT, unknownEndpoint, { method: "PUT", headers }, 405],
-      ["patch", ENDPOINT, unknownEndpoint, json("PATCH", { enabled: false }, reader), 403],
-      ["patch", ENDPOINT, unknownEndpoint, json("PATCH", { enabled: false }, headers), 404],
-      ["patch", ENDPOINT, unknownEndpoint, json("PATCH", {}, headers), 400],
-      ["patch", ENDPOINT, unknownEndpoint, json("PATCH", { test: false }, headers), 400],
-      ["patch", ENDPOINT, unknownEndpoint, json("PATCH", { enabled: "no" }, headers), 400],
-      ["delete", ENDPOINT, unknownEndpoint, { method: "DELETE", headers }, 404],
-      ["post", ROTATE, `${unknownEndpoint}/rotate-secret`, { method: "POST", headers }, 404],
-      ["post", ROTATE, `${unknownEndpoint}/rotate-secret`, { headers }, 405],
-      ["get", EVENTS, `${EVENTS}?since=yesterday`, { headers }, 400],
-      ["get", EVENTS, `${EVENTS}?type=checkout.paid`, { headers }, 400],
-      ["get", EVENTS, `${EVENTS}?limit=ten`, { headers }, 400],
-      ["get", EVENTS, `${EVENTS}?limit=500`, { headers }, 400],
-      ["get", EVENTS, `${EVENTS}?cursor=zz`, { headers }, 400],
-      ["get", EVENTS, `${EVENTS}?endpointId=x`, { headers }, 400],
-      ["get", EVENTS, EVENTS, { method: "POST", headers }, 405],
-      ["get", DELIVERIES, DELIVERIES, { headers }, 400],
-      ["get", DELIVERIES, `${DELIVERIES}?eventId=evt_1`, { headers }, 400],
-      ["get", DELIVERIES, `${DELIVERIES}?endpointId=we_1`, { headers }, 400],
-      [
-        "get",
-        DELIVERIES,
-        `${DELIVERIES}?eventId=evt_${"0".repeat(32)}&test=true`,
-        { headers },
-        400,
-      ],
-      ["get", DELIVERIES, DELIVERIES, { method: "POST", headers }, 405],
-      ["post", REDELIVER, `${EVENTS}/nope/redeliver`, { method: "POST", headers }, 400],
-      ["post", REDELIVER, unknownEvent, { method: "POST", headers }, 404],
-      ["post", REDELIVER, unknownEvent, json("POST", { endpointId: "we_1" }, headers), 400],
-      ["post", REDELIVER, unknownEvent, json("POST", { eventTypes: [] }, headers), 400],
-      ["post", REDELIVER, unknownEvent, { headers }, 405],
-    ];
-    for (const [method, template, path, init, status] of failures) {
-      const res = await call(path, init);
-      expect(res.status, `${init.method ?? "GET"} ${path}: ${res.body.error}`).toBe(status);
-      await expectDocumentedFailure(method, template, res);
-      if (status === 405) {
-        const allowed = operation(method, template).responses["405"]?.description ?? "";
-        expect(allowed).toContain(`Allow: ${res.response.headers.get("Allow")}`);
-      }
-    }
-  });
-
-  it("refuses each kind of URL with its documented text, at registration and on a change", async () => {
-    const { headers } = await givenWriter();
-    const endpoint = await registered(headers, {
-      url: newReceiver().url,
-      test: true,
-      eventTypes: ["invoice.paid"],
-    });
-    const samples: Record<keyof typeof URL_400, string> = {
-      notAbsolute: "hooks.example.com/checkout-edge",
-      notHttps: "http://hooks.example.com/checkout-edge",
-      credentials: "https://user:secret@hooks.example.com/checkout-edge",
-      fragment: "https://hooks.example.com/checkout-edge#events",
-      port: "https://hooks.example.com:8443/checkout-edge",
-      ipLiteral: "https://203.0.113.7/checkout-edge",
-      privateHost: "https://hooks.internal/checkout-edge",
-    };
-    expect(Object.keys(samples).sort()).toEqual(Object.keys(URL_400).sort());
-    for (const [kind, url] of Object.entries(samples) as [keyof typeof URL_400, string][]) {
-      const create = await postJson(ENDPOINTS, { url, test: true }, headers);
-      expect(create.body.error, kind).toBe(URL_400[kind]?.[1]);
-      await expectDocumentedFailure("post", ENDPOINTS, create);
-      const change = await call(`${ENDPOINTS}/${endpoint.id}`, json("PATCH", { url }, headers));
-      expect(change.body.error, kind).toBe(URL_400[kind]?.[1]);
-      await expectDocumentedFailure("patch", ENDPOINT, change);
-    }
-  });
-
-  it("answers 409 for the endpoint limit and for each redelivery with nowhere to go", async () => {
-    const { headers } = await givenWriter({ liveEnabled: true });
-    const event = await paidCheckout(headers);
-    const path = `${EVENTS}/${event.id}/redeliver`;
-    const none = await call(path, { method: "POST", headers });
-    expect(none.status).toBe(409);
-    await expectDocumentedFailure("post", REDELIVER, none);
-
-    const disabled = await registered(headers, { url: newReceiver().url, test: true });
-    await call(`${ENDPOINTS}/${disabled.id}`, json("PATCH", { enabled: false }, headers));
-    const billing = await registered(headers, {
-      url: newReceiver().url,
-      test: true,
-      eventTypes: ["invoice.paid"],
-    });
-    const live = await registered(headers, { url: newReceiver().url });
-    for (const target of [disabled, billing, live]) {
-      const res = await call(path, json("POST", { endpointId: target.id }, headers));
-      expect(res.status, res.body.error ?? "").toBe(409);
-      await expectDocumentedFailure("post", REDELIVER, res);
-    }
-    // Every endpoint of the event's mode is disabled or skips its type: nowhere to send it.
-    const again = await call(path, { method: "POST", headers });
-    await expectDocumentedFailure("post", REDELIVER, again);
-
-    const full = await givenWriter();
-    for (let i = 0; i < MAX_ENDPOINTS; i += 1) {
-      await registered(full.headers, { url: newReceiver().url, test: true });
-    }
-    const over = await postJson(ENDPOINTS, { url: newReceiver().url, test: true }, full.headers);
-    expect(over.status).toBe(409);
-    await expectDocumentedFailure("post", ENDPOINTS, over);
-  });
-
-  it("names a missing encryption key where secrets are made (500)", async () => {
-    const { headers } = await givenWriter();
-    const bindings = { ...env, WEBHOOK_ENCRYPTION_KEY: "" } as Bindings;
-    const request = new Request(`https://pay.example.test${ENDPOINTS}`, {
-      ...json("POST", { url: "https://hooks.example.com/checkout-edge", test: true }, headers),
-    });
-    const response = await worker.fetch(
-      request as Request<unknown, IncomingRequestCfProperties>,
-      bindings,
-      createExecutionContext(),
-    );
-    const body = (await response.json()) as CallResult["body"];
-    expect(response.status).toBe(500);
-    await expectDocumentedFailure("post", ENDPOINTS, { response, status: 500, body });
   });
 });

@@ -9,6 +9,7 @@ import {
   type Ref,
   type ResponseObject,
 } from "../../../src/openapi/types.ts";
+import type { CallResult } from "./http.ts";
 
 /** The served document, and how the OpenAPI tests read it and hold the worker's answers to it. */
 
@@ -64,4 +65,19 @@ export async function expectDocumented(
   const result = validatorOf(media?.schema ?? {}).safeParse(body);
   expect(result.error?.issues ?? []).toEqual([]);
   return resolve(media?.schema ?? {});
+}
+
+/** The error texts the document shows for this status. */
+export const documentedErrors = (method: Method, path: string, status: number) =>
+  Object.values(
+    operation(method, path).responses[String(status)]?.content?.["application/json"]?.examples ??
+      {},
+  ).map((example) => (example.value as { error: string }).error);
+
+/** A real failure: documented, and its text one of the document's examples for the status. */
+export async function expectDocumentedFailure(method: Method, path: string, res: CallResult) {
+  await expectDocumented(method, path, res.response, res.body);
+  expect(documentedErrors(method, path, res.status), `${method} ${path} ${res.status}`).toContain(
+    res.body.error,
+  );
 }
