@@ -133,3 +133,39 @@ export const RATE_LIMITED = failure(
   },
   ["Retry-After"],
 );
+
+/* The routes for API keys only (the outbound webhook routes): no tokens, no browsers. */
+
+export const KEY_ONLY_401 = failure("No credentials, or credentials that do not verify", {
+  missing: ["No credentials", MESSAGES.credentialsMissing(false)],
+  ...CREATE_401,
+});
+
+export const KEY_ONLY_403: ErrorExamples = {
+  token: ["An access token", MESSAGES.tokenOnKeyRoute],
+  browser: BROWSER_KEY,
+  disabled: ["App disabled", MESSAGES.appDisabled],
+};
+
+export const FAILED_CREDENTIALS_LIMITED = failure(
+  "Too many failed credential checks from this client address within 60 seconds; retry after Retry-After seconds",
+  {
+    failedCredentials: [
+      "Failed credential checks",
+      MESSAGES.rateLimited("failed credential checks from this address", 60),
+    ],
+  },
+  ["Retry-After"],
+);
+
+/** Where a signing secret is encrypted or decrypted with the worker secret WEBHOOK_ENCRYPTION_KEY. */
+export const ENCRYPTION_INTERNAL = failure(
+  "Our fault, including a missing or malformed WEBHOOK_ENCRYPTION_KEY (the error names it)",
+  {
+    encryptionKey: [
+      "WEBHOOK_ENCRYPTION_KEY missing or not 32 bytes",
+      MESSAGES.misconfiguredEncryptionKey,
+    ],
+    ...MISCONFIGURED,
+  },
+);

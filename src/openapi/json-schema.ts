@@ -12,20 +12,28 @@ export const JSON_SCHEMA_OPTIONS = {
   io: "input",
 } as const satisfies z.core.ToJSONSchemaParams;
 
-/** One path parameter per property of a zod object that a route validates its path with. */
-export function pathParameters(schema: z.ZodObject): ParameterObject[] {
+function parametersOf(schema: z.ZodObject, location: "path" | "query"): ParameterObject[] {
   const json = z.toJSONSchema(schema, JSON_SCHEMA_OPTIONS) as JsonSchema & {
     properties: Record<string, JsonSchema>;
     required?: string[];
   };
   return Object.entries(json.properties).map(([name, property]) => ({
     name,
-    in: "path",
+    in: location,
     description: String(property.description ?? ""),
-    required: true,
+    required: location === "path" || (json.required?.includes(name) ?? false),
     schema: property,
   }));
 }
+
+/** One path parameter per property of a zod object that a route validates its path with. */
+export const pathParameters = (schema: z.ZodObject) => parametersOf(schema, "path");
+
+/**
+ * One query parameter per property of a zod object that a route validates its query with;
+ * required as zod reads input (a property with a default is optional).
+ */
+export const queryParameters = (schema: z.ZodObject) => parametersOf(schema, "query");
 
 export function jsonSchema(schema: z.ZodType): JsonSchema {
   return z.toJSONSchema(schema, JSON_SCHEMA_OPTIONS) as JsonSchema;

@@ -58,7 +58,7 @@ export interface OperationObject {
 
 export const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch"] as const;
 type HttpMethod = (typeof HTTP_METHODS)[number];
-type PathItemObject = Partial<Record<HttpMethod, OperationObject>>;
+export type PathItemObject = Partial<Record<HttpMethod, OperationObject>>;
 
 type SecuritySchemeObject =
   | { type: "apiKey"; in: "header"; name: string; description: string }
@@ -70,6 +70,8 @@ export interface OpenApiDocument {
   servers?: { url: string; description: string }[];
   tags: { name: string; description: string }[];
   paths: Record<string, PathItemObject>;
+  /** What the service POSTs to the apps' endpoints (OpenAPI 3.1's webhooks). */
+  webhooks: Record<string, PathItemObject>;
   components: {
     schemas: Record<string, JsonSchema>;
     parameters: Record<string, ParameterObject>;

@@ -25,7 +25,7 @@ import { endpointView } from "./views.ts";
  */
 
 /** Per app and mode (Stripe allows 16; ten is plenty for one app's servers). */
-const MAX_ENDPOINTS = 10;
+export const MAX_ENDPOINTS = 10;
 /** After a rotation the replaced secret signs too for this long (SPEC: 24 h). */
 const ROTATION_OVERLAP_SECONDS = 86_400;
 /** Replaced secrets still signing at once: rotating again within a day keeps the older ones. */

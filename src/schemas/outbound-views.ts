@@ -85,7 +85,7 @@ const invoiceObjectSchema = z.object({
 });
 
 /** Which object each event type carries. */
-const OBJECT_KIND_OF = {
+export const OBJECT_KIND_OF = {
   "checkout.completed": "checkout",
   "checkout.expired": "checkout",
   "checkout.payment_succeeded": "checkout",

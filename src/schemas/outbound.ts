@@ -32,7 +32,7 @@ export const outboundEventTypeSchema = doc(
 );
 
 /** At most this long, as browsers and most servers take URLs. */
-const MAX_URL_LENGTH = 2048;
+export const MAX_URL_LENGTH = 2048;
 
 const unknownFields = (issue: z.core.$ZodRawIssue) =>
   issue.code === "unrecognized_keys"
