@@ -5,7 +5,7 @@ import type { ReconcileResult } from "../src/billing/reconcile.ts";
 import { type UpdatedApp, updateApp } from "./app-update.ts";
 import { createApp, disableApp, enableApp, showApp } from "./apps.ts";
 import { reconcileNow } from "./billing.ts";
-import type { Deps } from "./deps.ts";
+import type { Command as CommandOf, ValuesOf } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import {
   type CreatedKey,
@@ -91,25 +91,9 @@ const OPTIONS = {
   all: { type: "boolean" },
 } as const;
 
-type Values = {
-  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]["type"] extends "boolean"
-    ? boolean
-    : (typeof OPTIONS)[K] extends { multiple: true }
-      ? string[]
-      : string;
-};
+type Values = ValuesOf<typeof OPTIONS>;
 
-/** A command's result: the JSON object to print, and its human wording. */
-type Output = { json: object; text: string };
-
-type Command = {
-  flags: string[];
-  required: string[];
-  /** How many positional arguments follow the command's two words. */
-  args: number;
-  argName?: string;
-  run: (deps: Deps, values: Values, args: string[]) => Promise<Output>;
-};
+type Command = CommandOf<Values>;
 
 const COMMANDS: Record<string, Command> = {
   "app create": {
