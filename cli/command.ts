@@ -2,7 +2,7 @@ import type { Deps } from "./deps.ts";
 
 /**
  * The shape of a command in the command table of cli/admin.ts, in a file of its own so that a
- * group of commands can keep its table elsewhere.
+ * group of commands can keep its table elsewhere (cli/webhook-commands.ts).
  */
 
 /** One flag, as node:util's parseArgs takes it. */
@@ -18,7 +18,7 @@ export type ValuesOf<O extends Record<string, OptionSpec>> = {
 };
 
 /** A command's result: the JSON object to print, and its human wording. */
-type Output = { json: object; text: string };
+export type Output = { json: object; text: string };
 
 export type Command<V> = {
   flags: string[];
