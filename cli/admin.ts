@@ -5,7 +5,7 @@ import type { ReconcileResult } from "../src/billing/reconcile.ts";
 import { type UpdatedApp, updateApp } from "./app-update.ts";
 import { createApp, disableApp, enableApp, showApp } from "./apps.ts";
 import { reconcileNow } from "./billing.ts";
-import type { Deps } from "./deps.ts";
+import type { Command as CommandOf, ValuesOf } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import {
   type CreatedKey,
@@ -18,6 +18,12 @@ import {
 import { type PlatformTarget, withPlatform } from "./platform.ts";
 import { publicKeyFingerprint } from "./public-keys.ts";
 import { forgetCustomer } from "./tenants.ts";
+import {
+  WEBHOOK_COMMANDS,
+  WEBHOOK_NOTES,
+  WEBHOOK_OPTIONS,
+  WEBHOOK_USAGE,
+} from "./webhook-commands.ts";
 
 /**
  * The operator's tool: `npm run --silent admin -- <group> <action> [args] [flags]`.
@@ -43,7 +49,7 @@ Commands:
   key revoke KEY_ID
   tenant forget-customer --app APP_ID --tenant TENANT_ID [--live]
   billing reconcile [--limit N] [--all]
-
+${WEBHOOK_USAGE}
 Options for every command:
   --json            print exactly one JSON object on stdout
   --remote          use the APPS namespace and DB database on Cloudflare (needs \`wrangler login\`)
@@ -60,7 +66,7 @@ The --origin values (repeat the flag) replace the whole list of allowed browser 
 A new API key is printed once, by \`key create\`; only its SHA-256 digest is stored.
 \`tenant forget-customer\` makes the tenant's next checkout (test mode; --live for live) let
 Stripe create a new customer: for one deleted at Stripe, or moved to another account.
-Exit codes: 0 done, 1 could not be done (e.g. app not found), 2 bad usage.
+${WEBHOOK_NOTES}Exit codes: 0 done, 1 could not be done (e.g. app not found), 2 bad usage.
 `;
 
 const GLOBAL_FLAGS = ["json", "remote", "local", "persist-to", "help"];
@@ -89,27 +95,12 @@ const OPTIONS = {
   tenant: { type: "string" },
   limit: { type: "string" },
   all: { type: "boolean" },
+  ...WEBHOOK_OPTIONS,
 } as const;
 
-type Values = {
-  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]["type"] extends "boolean"
-    ? boolean
-    : (typeof OPTIONS)[K] extends { multiple: true }
-      ? string[]
-      : string;
-};
+type Values = ValuesOf<typeof OPTIONS>;
 
-/** A command's result: the JSON object to print, and its human wording. */
-type Output = { json: object; text: string };
-
-type Command = {
-  flags: string[];
-  required: string[];
-  /** How many positional arguments follow the command's two words. */
-  args: number;
-  argName?: string;
-  run: (deps: Deps, values: Values, args: string[]) => Promise<Output>;
-};
+type Command = CommandOf<Values>;
 
 const COMMANDS: Record<string, Command> = {
   "app create": {
@@ -269,6 +260,7 @@ const COMMANDS: Record<string, Command> = {
       return { json: revoked, text: describeRevoked(revoked) };
     },
   },
+  ...WEBHOOK_COMMANDS,
 };
 
 function describeReconciled(result: ReconcileResult): string {
@@ -373,10 +365,13 @@ function parse(argv: string[]): Parsed {
   const { values, positionals } = parsed;
   if (values.help || positionals.length === 0) return { help: true };
 
-  const name = positionals.slice(0, 2).join(" ");
+  // Two words (`app create`), or three in a group's sub-group (`webhook endpoint create`).
+  const group = positionals.slice(0, 2).join(" ");
+  const words = Object.keys(COMMANDS).some((known) => known.startsWith(`${group} `)) ? 3 : 2;
+  const name = positionals.slice(0, words).join(" ");
   const command = COMMANDS[name];
   if (!command) throw new UsageError(`unknown command: ${name}`);
-  const args = positionals.slice(2);
+  const args = positionals.slice(words);
   if (args.length < command.args) throw new UsageError(`${name}: ${command.argName} is missing`);
   if (args.length > command.args)
     throw new UsageError(`${name}: unexpected argument ${args[command.args]}`);

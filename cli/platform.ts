@@ -2,9 +2,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { D1Database, KVNamespace } from "@cloudflare/workers-types";
+import type { D1Database, KVNamespace, Queue } from "@cloudflare/workers-types";
 import * as z from "zod";
 import type { ServiceVars } from "../src/config.ts";
+import type { DeliveryMessage } from "../src/db/deliveries.ts";
 import { CommandError } from "./errors.ts";
 
 /**
@@ -19,10 +20,16 @@ export type CliBindings = {
   DB: D1Database;
   /**
    * The vars and secrets the worker would see: locally those of wrangler.toml and .dev.vars (as
-   * `wrangler dev` reads them); with --remote wrangler.toml's vars. Stripe's secret keys set in
-   * the shell win, which is how --remote gets them (they are never stored).
+   * `wrangler dev` reads them); with --remote wrangler.toml's vars. The secrets of SHELL_SECRETS
+   * set in the shell win, which is how --remote gets them (they are never stored).
    */
-  vars: ServiceVars;
+  vars: ServiceVars & { WEBHOOK_ENCRYPTION_KEY?: string };
+  /**
+   * The outbound webhooks' queue producer, where the proxy has one: locally (wrangler's local
+   * queue, which hands messages to a running `wrangler dev` that consumes the queue, through
+   * wrangler's dev registry, and drops them when none runs); never with --remote.
+   */
+  WEBHOOK_DELIVERIES?: Queue<DeliveryMessage>;
 };
 
 export type PlatformTarget =
@@ -121,8 +128,15 @@ async function open(target: PlatformTarget): Promise<Platform> {
   }
 }
 
-/** The secrets a command may take from the shell (never stored): Stripe's keys for --remote. */
-const SHELL_SECRETS = ["STRIPE_SECRET_KEY_TEST", "STRIPE_SECRET_KEY_LIVE"] as const;
+/**
+ * The secrets a command may take from the shell (never stored), for --remote: Stripe's keys, and
+ * the key that encrypts the webhook endpoints' signing secrets.
+ */
+const SHELL_SECRETS = [
+  "STRIPE_SECRET_KEY_TEST",
+  "STRIPE_SECRET_KEY_LIVE",
+  "WEBHOOK_ENCRYPTION_KEY",
+] as const;
 
 /** The proxy's bindings, with every string among them (vars, secrets) as the vars. */
 function bindingsOf(env: Record<string, unknown>): CliBindings {
@@ -133,7 +147,15 @@ function bindingsOf(env: Record<string, unknown>): CliBindings {
     const value = process.env[name];
     if (value) vars[name] = value;
   }
-  return { APPS: env.APPS as KVNamespace, DB: env.DB as D1Database, vars };
+  const queue = env.WEBHOOK_DELIVERIES as Partial<Queue<DeliveryMessage>> | undefined;
+  return {
+    APPS: env.APPS as KVNamespace,
+    DB: env.DB as D1Database,
+    vars,
+    ...(typeof queue?.sendBatch === "function"
+      ? { WEBHOOK_DELIVERIES: queue as Queue<DeliveryMessage> }
+      : {}),
+  };
 }
 
 /**

@@ -18,7 +18,7 @@ export function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-function fromBase64(text: string): Uint8Array {
+function fromBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
   return Uint8Array.from(binary, (char) => char.charCodeAt(0));
 }
@@ -36,7 +36,7 @@ const keys = new Map<string, Promise<CryptoKey>>();
 
 /** The AES key, from the secret's base64 (32 bytes); a missing or malformed one is named. */
 function encryptionKey(configured: string | undefined): Promise<CryptoKey> {
-  let raw: Uint8Array;
+  let raw: Uint8Array<ArrayBuffer>;
   try {
     raw = fromBase64(configured ?? "");
   } catch {
@@ -53,6 +53,12 @@ function encryptionKey(configured: string | undefined): Promise<CryptoKey> {
 }
 
 const utf8 = new TextEncoder();
+
+/**
+ * jose's base64url decoding, typed as what it is (a fresh ArrayBuffer's view): its declared
+ * `Uint8Array<ArrayBufferLike>` is no BufferSource to Node's DOM types, which the CLI compiles with.
+ */
+const decode = (text: string) => base64url.decode(text) as Uint8Array<ArrayBuffer>;
 
 export async function encryptSecret(
   configured: string | undefined,
@@ -81,9 +87,9 @@ export async function decryptSecret(
   }
   try {
     const opened = await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv: base64url.decode(iv), additionalData: utf8.encode(endpointId) },
+      { name: "AES-GCM", iv: decode(iv), additionalData: utf8.encode(endpointId) },
       key,
-      base64url.decode(sealed),
+      decode(sealed),
     );
     return new TextDecoder().decode(opened);
   } catch (err) {

@@ -155,7 +155,7 @@ const endpointSchema = z.object({
 
 export type EndpointView = z.output<typeof endpointSchema>;
 
-const endpointWithSecretSchema = endpointSchema.extend({
+export const endpointWithSecretSchema = endpointSchema.extend({
   secret: doc(
     z.string().regex(/^whsec_[A-Za-z0-9+/]+=*$/),
     "The signing secret (whsec_ and base64), shown only now: store it; it cannot be read again",

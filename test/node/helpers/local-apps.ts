@@ -37,7 +37,8 @@ export function useLocalApps(options: { migrate?: boolean } = {}) {
     if (options.migrate) await migrateLocalState(stateDir);
     const configPath = path.join(ROOT, "wrangler.toml");
     platform = await openPlatform({ configPath, remote: false, persistTo: stateDir });
-  });
+    // Migrating and starting workerd take a few seconds, more while other files run the CLI.
+  }, 60_000);
 
   afterAll(async () => {
     await platform?.dispose();
