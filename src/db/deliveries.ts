@@ -278,7 +278,8 @@ export function cancelPendingStatement(
 
 /**
  * Sends an event to an endpoint again: a new delivery, or a new round of the existing one (due
- * now, its attempts counted from zero, its log kept). A lease still held is left to run out.
+ * now, its attempts counted from zero and the last round's outcome cleared; the attempt log
+ * keeps it). A lease still held is left to run out.
  */
 export function redeliverStatement(
   db: D1Database,
@@ -290,7 +291,8 @@ export function redeliverStatement(
       `INSERT INTO webhook_deliveries (event_id, endpoint_id, app_id, status, next_attempt_at, created_at, updated_at)
        VALUES (?1, ?2, ?3, 'pending', ?4, ?4, ?4)
        ON CONFLICT (event_id, endpoint_id) DO UPDATE SET status = 'pending', attempts = 0,
-         next_attempt_at = ?4, enqueued_at = NULL, updated_at = ?4`,
+         next_attempt_at = ?4, enqueued_at = NULL, delivered_at = NULL, last_status_code = NULL,
+         last_error = NULL, updated_at = ?4`,
     )
     .bind(key.eventId, key.endpointId, key.appId, now);
 }
