@@ -24,12 +24,14 @@ export const OUTBOUND_EVENT_TYPES = [
 
 export type OutboundEventType = (typeof OUTBOUND_EVENT_TYPES)[number];
 
-export const outboundEventTypeSchema = doc(
-  z.enum(OUTBOUND_EVENT_TYPES, {
-    error: `must be one of ${OUTBOUND_EVENT_TYPES.join(", ")}`,
-  }),
-  "An event type",
-);
+/** An event type, refused in words that name the field it came in. */
+const eventTypeOf = (error: string) =>
+  doc(
+    z.enum(OUTBOUND_EVENT_TYPES, { error: `${error} ${OUTBOUND_EVENT_TYPES.join(", ")}` }),
+    `One of ${OUTBOUND_EVENT_TYPES.join(", ")}`,
+  );
+
+export const outboundEventTypeSchema = eventTypeOf("must be one of");
 
 /** At most this long, as browsers and most servers take URLs. */
 export const MAX_URL_LENGTH = 2048;
@@ -60,7 +62,9 @@ const urlField = doc(
 
 const eventTypesField = doc(
   z
-    .array(outboundEventTypeSchema, { error: "eventTypes must be a list of event types" })
+    .array(eventTypeOf("eventTypes must name event types:"), {
+      error: "eventTypes must be a list of event types",
+    })
     .min(1, "eventTypes must name at least one event type (leave it out for all of them)")
     .max(OUTBOUND_EVENT_TYPES.length, "eventTypes names an event type twice")
     .refine(
@@ -108,10 +112,11 @@ export const updateEndpointBodySchema = z
     },
     { error: unknownFields },
   )
-  .refine(
-    (body) => Object.values(body).some((value) => value !== undefined),
-    "Nothing to change: give url, eventTypes, description or enabled",
-  )
+  .refine((body) => Object.values(body).some((value) => value !== undefined), {
+    error: "Nothing to change: give url, eventTypes, description or enabled",
+    // Only for a body that is otherwise right (an unknown field is its own, only, error).
+    when: (payload) => payload.issues.length === 0,
+  })
   .meta({ description: "The fields to change; the others stay as they are" });
 
 export type UpdateEndpointBody = z.output<typeof updateEndpointBodySchema>;
@@ -188,7 +193,7 @@ export const listEventsQuerySchema = z.strictObject(
         .optional(),
       "Only events created at or after this time (ISO 8601)",
     ),
-    type: outboundEventTypeSchema.optional(),
+    type: eventTypeOf("type must be one of").optional(),
     limit: limitQuery,
     cursor: cursorQuery,
   },
@@ -207,9 +212,9 @@ export const listDeliveriesQuerySchema = z
     },
     { error: unknownQuery },
   )
-  .refine(
-    (query) => (query.eventId === undefined) !== (query.endpointId === undefined),
-    "Give exactly one of eventId and endpointId",
-  );
+  .refine((query) => (query.eventId === undefined) !== (query.endpointId === undefined), {
+    error: "Give exactly one of eventId and endpointId",
+    when: (payload) => payload.issues.length === 0,
+  });
 
 export type ListDeliveriesQuery = z.output<typeof listDeliveriesQuerySchema>;

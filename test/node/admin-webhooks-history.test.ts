@@ -98,7 +98,7 @@ describe("webhook events", () => {
     await refused(
       list({ type: "refund" }),
       UsageError,
-      `--type: must be one of ${OUTBOUND_EVENT_TYPES.join(", ")}`,
+      `--type must be one of ${OUTBOUND_EVENT_TYPES.join(", ")}`,
     );
     await refused(
       list({ cursor: "c!" }),

@@ -144,7 +144,7 @@ describe("webhook endpoint create", () => {
     await refused(
       create({ eventTypes: ["checkout.done"] }),
       UsageError,
-      `--event-type: must be one of ${OUTBOUND_EVENT_TYPES.join(", ")}`,
+      `--event-type must name event types: ${OUTBOUND_EVENT_TYPES.join(", ")}`,
     );
     await refused(
       create({ eventTypes: ["invoice.paid", "invoice.paid"] }),

@@ -151,7 +151,10 @@ describe("GET /api/v1/webhook-events", () => {
   it.each([
     ["cursor=zzz", "cursor must be a nextCursor this API returned"],
     ["since=yesterday", "since must be a time in ISO 8601 (2026-12-01T10:00:00Z)"],
-    ["type=checkout.session.completed", "must be one of checkout.completed"],
+    [
+      "type=checkout.session.completed",
+      "type must be one of checkout.completed, checkout.expired,",
+    ],
     ["limit=0", "limit must be from 1 to 100"],
     ["limit=101", "limit must be from 1 to 100"],
     ["foo=1", "Unknown query parameter: foo"],

@@ -76,7 +76,10 @@ describe("POST /api/v1/webhook-endpoints", () => {
     for (const [eventTypes, error] of [
       [[], "eventTypes must name at least one event type (leave it out for all of them)"],
       [["checkout.completed", "checkout.completed"], "eventTypes names an event type twice"],
-      [["checkout.session.completed"], "must be one of checkout.completed"],
+      [
+        ["checkout.session.completed"],
+        "eventTypes must name event types: checkout.completed, checkout.expired,",
+      ],
     ] as const) {
       const res = await postJson(
         ENDPOINTS,
@@ -254,6 +257,9 @@ describe("PATCH, rotate-secret and DELETE", () => {
     expect(empty.body.error).toBe(
       "Nothing to change: give url, eventTypes, description or enabled",
     );
+    // An unknown field is the one thing wrong with this body, not also "nothing to change".
+    const unknown = await send("PATCH", `${ENDPOINTS}/${id}`, headers, { test: false });
+    expect(unknown.body.error).toBe("Unknown field in body: test");
   });
 
   it("disables an endpoint (its pending deliveries are canceled) and enables it again with its failures forgotten", async () => {

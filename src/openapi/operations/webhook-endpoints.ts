@@ -5,6 +5,7 @@ import {
   endpointParamSchema,
   listEndpointsQuerySchema,
   MAX_URL_LENGTH,
+  OUTBOUND_EVENT_TYPES,
 } from "../../schemas/outbound.ts";
 import {
   API_KEY,
@@ -132,6 +133,10 @@ export const createWebhookEndpoint = (): OperationObject => ({
         "eventTypes must name at least one event type (leave it out for all of them)",
       ],
       twice: ["An event type twice", "eventTypes names an event type twice"],
+      badType: [
+        "An event type that does not exist",
+        `eventTypes must name event types: ${OUTBOUND_EVENT_TYPES.join(", ")}`,
+      ],
       unknown: ["An unknown field", "Unknown field in body: secret"],
       ...BODY_400,
     }),
@@ -212,10 +217,7 @@ export const updateWebhookEndpoint = (): OperationObject => ({
         "Nothing to change",
         "Nothing to change: give url, eventTypes, description or enabled",
       ],
-      mode: [
-        "The mode (it cannot change)",
-        "Unknown field in body: test; Nothing to change: give url, eventTypes, description or enabled",
-      ],
+      mode: ["The mode (it cannot change)", "Unknown field in body: test"],
       enabled: ["enabled not a boolean", "enabled must be true or false"],
       ...BODY_400,
     }),

@@ -61,7 +61,7 @@ export const listWebhookEvents = (): OperationObject => ({
     400: failure("A bad query", {
       test: ["test neither true nor false", "test must be true or false"],
       since: ["since not a time", "since must be a time in ISO 8601 (2026-12-01T10:00:00Z)"],
-      type: ["An unknown event type", `must be one of ${OUTBOUND_EVENT_TYPES.join(", ")}`],
+      type: ["An unknown event type", `type must be one of ${OUTBOUND_EVENT_TYPES.join(", ")}`],
       ...PAGE_400,
       unknown: ["An unknown query parameter", "Unknown query parameter: endpointId"],
     }),
