@@ -23,7 +23,7 @@ export type CliBindings = {
    * `wrangler dev` reads them); with --remote wrangler.toml's vars. The secrets of SHELL_SECRETS
    * set in the shell win, which is how --remote gets them (they are never stored).
    */
-  vars: ServiceVars & { WEBHOOK_ENCRYPTION_KEY?: string };
+  vars: ServiceVars;
   /**
    * The outbound webhooks' queue producer, where the proxy has one: locally (wrangler's local
    * queue, which hands messages to a running `wrangler dev` that consumes the queue, through

@@ -10,7 +10,13 @@ import { MESSAGES } from "./messages.ts";
 
 /** The vars and secrets read here, by name; blank counts as unset. */
 export type ServiceVars = Partial<
-  Record<(typeof VAR_NAMES)[number] | "STRIPE_SECRET_KEY_TEST" | "STRIPE_SECRET_KEY_LIVE", string>
+  Record<
+    | (typeof VAR_NAMES)[number]
+    | "STRIPE_SECRET_KEY_TEST"
+    | "STRIPE_SECRET_KEY_LIVE"
+    | "WEBHOOK_ENCRYPTION_KEY",
+    string
+  >
 >;
 
 /** Hosts that never leave the machine: plain http is allowed only to these. */
