@@ -4,6 +4,15 @@
  * what happens to them later (a renewal that is paid or fails, a cancellation, a pause, a
  * refund), each returning the events Stripe would send, in the order Stripe sends them.
  */
+import {
+  type DoubleCharge,
+  type DoubleInvoice,
+  type DoublePortalSession,
+  type DoubleSubscription,
+  publicCharge,
+  publicInvoice,
+  publicSubscription,
+} from "./billing-objects.ts";
 import type { DoubleSession } from "./checkout-sessions.ts";
 import {
   type DoubleEvent,
@@ -15,66 +24,6 @@ import {
 } from "./wire.ts";
 
 const MONTH = 30 * 24 * 3600;
-
-export interface DoubleSubscription {
-  id: string;
-  livemode: boolean;
-  account: string | null;
-  customer: string;
-  status: "active" | "past_due" | "canceled" | "paused" | "trialing" | "unpaid";
-  metadata: Record<string, string>;
-  price: string;
-  quantity: number;
-  cancel_at_period_end: boolean;
-  canceled_at: number | null;
-  ended_at: number | null;
-  trial_end: number | null;
-  created: number;
-  current_period_start: number;
-  current_period_end: number;
-  latest_invoice: string | null;
-}
-
-export interface DoubleInvoice {
-  id: string;
-  livemode: boolean;
-  account: string | null;
-  customer: string;
-  status: "draft" | "open" | "paid" | "void" | "uncollectible";
-  currency: string;
-  amount_due: number;
-  amount_paid: number;
-  attempt_count: number;
-  period_start: number;
-  period_end: number;
-  created: number;
-  metadata: Record<string, string>;
-  subscription: string | null;
-  subscription_metadata: Record<string, string>;
-  paid_at: number | null;
-}
-
-export interface DoubleCharge {
-  id: string;
-  livemode: boolean;
-  account: string | null;
-  customer: string | null;
-  payment_intent: string;
-  amount: number;
-  amount_refunded: number;
-  currency: string;
-}
-
-export interface DoublePortalSession {
-  id: string;
-  livemode: boolean;
-  account: string | null;
-  customer: string;
-  return_url: string;
-  flow: string | null;
-  subscription: string | null;
-  url: string;
-}
 
 /** What the billing world needs of the double: its clock, its catalogue, its event maker. */
 export interface BillingHost {
@@ -459,82 +408,15 @@ export class BillingWorld {
   }
 
   publicSubscription(sub: DoubleSubscription): Record<string, unknown> {
-    return {
-      id: sub.id,
-      object: "subscription",
-      livemode: sub.livemode,
-      customer: sub.customer,
-      status: sub.status,
-      metadata: sub.metadata,
-      cancel_at_period_end: sub.cancel_at_period_end,
-      canceled_at: sub.canceled_at,
-      ended_at: sub.ended_at,
-      trial_end: sub.trial_end,
-      created: sub.created,
-      start_date: sub.created,
-      latest_invoice: sub.latest_invoice,
-      items: {
-        object: "list",
-        data: [
-          {
-            id: `si_${sub.id.slice(4)}`,
-            object: "subscription_item",
-            price: { id: sub.price, object: "price" },
-            quantity: sub.quantity,
-            current_period_start: sub.current_period_start,
-            current_period_end: sub.current_period_end,
-          },
-        ],
-      },
-    };
+    return publicSubscription(sub);
   }
 
   publicInvoice(invoice: DoubleInvoice): Record<string, unknown> {
-    const base = `${this.host.checkoutOrigin}/i/${invoice.id}`;
-    return {
-      id: invoice.id,
-      object: "invoice",
-      livemode: invoice.livemode,
-      customer: invoice.customer,
-      status: invoice.status,
-      currency: invoice.currency,
-      amount_due: invoice.amount_due,
-      amount_paid: invoice.amount_paid,
-      amount_remaining: invoice.amount_due - invoice.amount_paid,
-      attempt_count: invoice.attempt_count,
-      attempted: invoice.attempt_count > 0,
-      hosted_invoice_url: base,
-      invoice_pdf: `${base}/pdf`,
-      period_start: invoice.period_start,
-      period_end: invoice.period_end,
-      created: invoice.created,
-      metadata: invoice.metadata,
-      status_transitions: { paid_at: invoice.paid_at },
-      parent: invoice.subscription
-        ? {
-            type: "subscription_details",
-            subscription_details: {
-              subscription: invoice.subscription,
-              metadata: invoice.subscription_metadata,
-            },
-          }
-        : null,
-    };
+    return publicInvoice(invoice, this.host.checkoutOrigin);
   }
 
   publicCharge(charge: DoubleCharge): Record<string, unknown> {
-    return {
-      id: charge.id,
-      object: "charge",
-      livemode: charge.livemode,
-      customer: charge.customer,
-      payment_intent: charge.payment_intent,
-      amount: charge.amount,
-      amount_refunded: charge.amount_refunded,
-      refunded: charge.amount_refunded >= charge.amount,
-      currency: charge.currency,
-      metadata: {},
-    };
+    return publicCharge(charge);
   }
 }
 

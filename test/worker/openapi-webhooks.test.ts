@@ -5,9 +5,9 @@ import type { Envelope } from "../../src/errors.ts";
 import { MESSAGES } from "../../src/messages.ts";
 import { JSON_SCHEMA_OPTIONS } from "../../src/openapi/json-schema.ts";
 import type { JsonSchema, ParameterObject, Ref } from "../../src/openapi/types.ts";
+import { EXAMPLE_SIGNATURES } from "../../src/openapi/webhook-event-examples.ts";
 import {
   ENDPOINT_CREATED_EXAMPLE,
-  EXAMPLE_SIGNATURES,
   EXAMPLE_SIGNING_SECRET,
 } from "../../src/openapi/webhook-examples.ts";
 import { type answerEnvelope, deletedAnswerSchema } from "../../src/openapi/webhook-schemas.ts";

@@ -17,12 +17,11 @@ import {
 } from "../error-examples.ts";
 import { pathParameters, queryParameters } from "../json-schema.ts";
 import type { OperationObject, ParameterObject, PathItemObject } from "../types.ts";
+import { EXAMPLE_SIGNATURES, OUTBOUND_EVENT_EXAMPLES } from "../webhook-event-examples.ts";
 import {
   DELIVERY_LIST_EXAMPLE,
   EVENT_LIST_EXAMPLE,
-  EXAMPLE_SIGNATURES,
   EXAMPLE_SIGNING_SECRET,
-  OUTBOUND_EVENT_EXAMPLES,
   REDELIVER_BODY_EXAMPLES,
   REDELIVERING_EXAMPLE,
 } from "../webhook-examples.ts";
