@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { generateApiKey } from "../../src/apps/keys.ts";
 import { givenKey, givenWriter, newState } from "./helpers/apps.ts";
 import { postJson, rowsOfApp, validBody } from "./helpers/http.ts";
@@ -17,6 +17,20 @@ const address = () => {
   lastAddress += 1;
   return `198.51.${Math.floor(lastAddress / 250)}.${(lastAddress % 250) + 1}`;
 };
+
+/**
+ * The local limiter counts in windows aligned to the clock's minutes (as Cloudflare's does), so
+ * a test that counts calls must not straddle a minute's end: the count would start again. Each
+ * test takes about a second; one that would start in a minute's last 8 seconds waits them out
+ * (fresh CI once saw the sixth call pass when the calls crossed a minute).
+ */
+async function awayFromTheWindowsEnd() {
+  const intoMinute = Date.now() % 60_000;
+  if (intoMinute > 52_000)
+    await new Promise((resolve) => setTimeout(resolve, 60_000 - intoMinute + 50));
+}
+
+beforeEach(awayFromTheWindowsEnd, 10_000);
 
 describe("rate limits (Cloudflare's rate limiting binding)", () => {
   it("limits creates per API key: the sixth call in a minute is 429 with Retry-After, nothing written", async () => {
