@@ -93,7 +93,11 @@ const faultSchema: z.ZodType<Fault> = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("timeout"), afterCreate: z.boolean().optional() }),
   z.strictObject({ kind: z.literal("network") }),
   z.strictObject({ kind: z.literal("garbage") }),
-  z.strictObject({ kind: z.literal("delay"), ms: z.int().min(0).max(60_000) }),
+  z.strictObject({
+    kind: z.literal("delay"),
+    ms: z.int().min(0).max(60_000),
+    afterCreate: z.boolean().optional(),
+  }),
 ]);
 const faultsBodySchema = z.strictObject({ faults: z.array(faultSchema).min(1).max(100) });
 

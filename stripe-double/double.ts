@@ -171,9 +171,11 @@ export class StripeDouble {
     if (fault && fault.kind !== "delay" && !afterExecution) {
       return this.strike(fault, request.signal);
     }
-    const delayMs = fault?.kind === "delay" ? fault.ms : 0;
+    const lateAnswer = fault?.kind === "delay" && fault.afterCreate ? fault.ms : 0;
+    const delayMs = fault?.kind === "delay" && !lateAnswer ? fault.ms : 0;
     const response = await this.route(request.method, url.pathname, headers, form, delayMs);
     if (fault && afterExecution) return this.strike(fault, request.signal);
+    if (lateAnswer > 0) await sleep(lateAnswer);
     return response;
   }
 

@@ -11,14 +11,16 @@ export interface RecordedRequest {
  * A fault the next API request meets. `status`, `network`, `garbage` and `timeout` strike before
  * Stripe executes anything (so no idempotent result is saved); with `afterCreate`, the request
  * is executed (and its result saved) and only the answer is lost. `delay` holds the request
- * while it executes, so a concurrent request with the same key meets it in flight.
+ * while it executes, so a concurrent request with the same key meets it in flight; with
+ * `afterCreate`, the request is executed at once and only its answer is late (a read that
+ * reports the state of its arrival, answered after later changes).
  */
 export type Fault =
   | { kind: "status"; status: number; afterCreate?: boolean; type?: string; shouldRetry?: boolean }
   | { kind: "timeout"; afterCreate?: boolean }
   | { kind: "network" }
   | { kind: "garbage" }
-  | { kind: "delay"; ms: number };
+  | { kind: "delay"; ms: number; afterCreate?: boolean };
 
 export interface Price {
   currency: string;

@@ -116,8 +116,10 @@ function nextSyncAt(sub: SubscriptionAtStripe, now: number, resyncHours: number)
 
 export async function syncSubscription(deps: SyncDeps, ref: ObjectRef): Promise<Synced> {
   const before = await findSubscription(deps.db, ref.id);
-  const sub = await deps.stripeFor(ref.livemode).retrieveSubscription(ref.id, ref.account);
+  // The read's start orders it: it sees no state older than this, and any later change sends
+  // an event whose read starts later. (Its end would let a slow answer of old state win.)
   const fetchedAtMs = deps.nowMs();
+  const sub = await deps.stripeFor(ref.livemode).retrieveSubscription(ref.id, ref.account);
   const owner = before ? ownerOf(before) : await ownerFromMetadata(deps.db, sub.metadata, ref);
   if (!owner) return NOTHING;
   const now = deps.now();
@@ -149,8 +151,10 @@ export async function syncSubscription(deps: SyncDeps, ref: ObjectRef): Promise<
 
 export async function syncInvoice(deps: SyncDeps, ref: ObjectRef): Promise<Synced> {
   const before = await findInvoice(deps.db, ref.id);
-  const invoice = await deps.stripeFor(ref.livemode).retrieveInvoice(ref.id, ref.account);
+  // The read's start orders it: it sees no state older than this, and any later change sends
+  // an event whose read starts later. (Its end would let a slow answer of old state win.)
   const fetchedAtMs = deps.nowMs();
+  const invoice = await deps.stripeFor(ref.livemode).retrieveInvoice(ref.id, ref.account);
   const subscription = invoice.subscriptionId
     ? await findSubscription(deps.db, invoice.subscriptionId)
     : null;

@@ -127,6 +127,27 @@ describe("events in any order", () => {
     await deliverAll(stripe.billing.cancel(subscriptionId));
     expect(await subscriptionRow(subscriptionId)).toMatchObject({ status: row?.status });
   });
+
+  it("keeps a newer read when an older one is answered after it", async () => {
+    const { headers } = await givenWriter();
+    const { subscriptionId } = await paidSubscription(headers);
+    const [stale] = stripe.billing.changeQuantity(subscriptionId, 3);
+    // The stale event's read sees quantity 3 and active at once, but its answer comes late:
+    // meanwhile the subscription is canceled and that read is written first.
+    stripe.fail({ kind: "delay", ms: 1500, afterCreate: true });
+    const requestsBefore = stripe.requests.length;
+    const slow = deliver(stale);
+    await expect
+      .poll(() => stripe.requests.length, { interval: 10, timeout: 1000 })
+      .toBeGreaterThan(requestsBefore);
+    await deliverAll(stripe.billing.cancel(subscriptionId));
+    expect(await subscriptionRow(subscriptionId)).toMatchObject({ status: "canceled" });
+    expect((await slow).status).toBe(200);
+    expect(await subscriptionRow(subscriptionId)).toMatchObject({
+      status: "canceled",
+      next_sync_at: null,
+    });
+  });
 });
 
 describe("the reconciliation", () => {

@@ -121,6 +121,18 @@ describe("the Stripe double's idempotency layer", () => {
     expect(double.sessions.size).toBe(1);
   });
 
+  it("executes a request at once under a late-answer delay, and answers it only after the delay", async () => {
+    double.fail({ kind: "delay", ms: 300, afterCreate: true });
+    const params = sessionParams();
+    const started = Date.now();
+    const slow = sdk.checkout.sessions.create(params, { idempotencyKey: "k-late" });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Executed already: the session exists before its answer arrives.
+    expect(double.sessions.size).toBe(1);
+    expect((await slow).id).toMatch(/^cs_test_/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+  });
+
   it("forgets a key after 24 hours, by its own clock", async () => {
     const params = sessionParams();
     await sdk.checkout.sessions.create(params, { idempotencyKey: "k-old" });
