@@ -6,8 +6,8 @@ import type { OutboundEvent } from "../schemas/outbound-views.ts";
  * of their first attempts. The same made-up app and tenant as webhook-examples.ts.
  */
 
-export const APP = "3f6c2a1e-8b4d-4c7a-9e2f-1a5b7c9d0e3f";
-export const TENANT = "0b7e5f2c-4c1a-4d6e-9f3b-2a8c7d1e5f60";
+const APP = "3f6c2a1e-8b4d-4c7a-9e2f-1a5b7c9d0e3f";
+const TENANT = "0b7e5f2c-4c1a-4d6e-9f3b-2a8c7d1e5f60";
 export const EVENT_ID = "evt_54384a08e4a9ae905749791f5b72617d";
 
 /* The events, each as the service POSTs it (the keys in the order it writes them). */

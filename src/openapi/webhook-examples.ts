@@ -6,14 +6,9 @@ import type {
   RedeliverBody,
   updateEndpointBodySchema,
 } from "../schemas/outbound.ts";
-import type {
-  DeliveryView,
-  EndpointView,
-  EndpointWithSecret,
-  OutboundEvent,
-} from "../schemas/outbound-views.ts";
+import type { DeliveryView, EndpointView, EndpointWithSecret } from "../schemas/outbound-views.ts";
 import type { ExampleObject } from "./types.ts";
-import { APP, EVENT_ID, OUTBOUND_EVENT_EXAMPLES, TENANT } from "./webhook-event-examples.ts";
+import { EVENT_ID, OUTBOUND_EVENT_EXAMPLES } from "./webhook-event-examples.ts";
 
 /*
  * Examples of the outbound webhook operations and of the events POSTed to endpoints. One made-up
