@@ -180,11 +180,13 @@ export interface AttemptOutcome {
 /**
  * One attempt, recorded with what it does to the delivery (delivered, a next attempt, dead) and
  * to the endpoint (its failures, and disabled after `disableAfterSeconds` of nothing but
- * failures): one batch.
+ * failures): one batch. The delivery changes only if it is still the attempt's round (its
+ * generation): a redelivery during the attempt started a new one, which the attempt's outcome
+ * must not end or postpone; the attempt is logged either way, and its lease given up.
  */
 export function recordAttemptStatements(
   db: D1Database,
-  key: { eventId: string; endpointId: string },
+  key: DeliveryMessage & { leaseUntil: number },
   attempt: AttemptOutcome,
   next: { status: DeliveryStatus; nextAttemptAt: number },
   now: number,
@@ -229,7 +231,7 @@ export function recordAttemptStatements(
         `UPDATE webhook_deliveries SET status = ?3, attempts = attempts + 1, next_attempt_at = ?4,
            lease_until = NULL, delivered_at = iif(?3 = 'delivered', ?5, delivered_at),
            last_status_code = ?6, last_error = ?7, updated_at = ?5
-         WHERE event_id = ?1 AND endpoint_id = ?2`,
+         WHERE event_id = ?1 AND endpoint_id = ?2 AND generation = ?8`,
       )
       .bind(
         key.eventId,
@@ -239,15 +241,26 @@ export function recordAttemptStatements(
         now,
         attempt.statusCode,
         attempt.error,
+        key.generation,
       ),
+    db
+      .prepare(
+        `UPDATE webhook_deliveries SET lease_until = NULL
+         WHERE event_id = ?1 AND endpoint_id = ?2 AND generation <> ?3 AND lease_until = ?4`,
+      )
+      .bind(key.eventId, key.endpointId, key.generation, key.leaseUntil),
     endpoint,
   ];
 }
 
-/** A pending delivery ends without an attempt: canceled (endpoint disabled) or dead (Queues gave up). */
+/**
+ * A pending delivery ends without an attempt: canceled (endpoint disabled) or dead (Queues gave
+ * up on the message). Only the message's own round: a newer one (the sweep's, a redelivery's)
+ * goes on.
+ */
 export async function endDelivery(
   db: D1Database,
-  key: { eventId: string; endpointId: string },
+  key: DeliveryMessage,
   status: "canceled" | "dead",
   error: string,
   now: number,
@@ -255,9 +268,9 @@ export async function endDelivery(
   await db
     .prepare(
       `UPDATE webhook_deliveries SET status = ?3, last_error = ?4, lease_until = NULL, updated_at = ?5
-       WHERE event_id = ?1 AND endpoint_id = ?2 AND status = 'pending'`,
+       WHERE event_id = ?1 AND endpoint_id = ?2 AND generation = ?6 AND status = 'pending'`,
     )
-    .bind(key.eventId, key.endpointId, status, error, now)
+    .bind(key.eventId, key.endpointId, status, error, now, key.generation)
     .run();
 }
 
@@ -279,7 +292,8 @@ export function cancelPendingStatement(
 /**
  * Sends an event to an endpoint again: a new delivery, or a new round of the existing one (due
  * now, its attempts counted from zero and the last round's outcome cleared; the attempt log
- * keeps it). A lease still held is left to run out.
+ * keeps it). The new generation supersedes the old round's messages and the outcome of an
+ * attempt still running; its lease is left to that attempt, which gives it up when it ends.
  */
 export function redeliverStatement(
   db: D1Database,
@@ -291,6 +305,7 @@ export function redeliverStatement(
       `INSERT INTO webhook_deliveries (event_id, endpoint_id, app_id, status, next_attempt_at, created_at, updated_at)
        VALUES (?1, ?2, ?3, 'pending', ?4, ?4, ?4)
        ON CONFLICT (event_id, endpoint_id) DO UPDATE SET status = 'pending', attempts = 0,
+         generation = generation + 1,
          next_attempt_at = ?4, enqueued_at = NULL, delivered_at = NULL, last_status_code = NULL,
          last_error = NULL, updated_at = ?4`,
     )

@@ -122,7 +122,8 @@ async function attempt(deps: ConsumerDeps, m: DeliveryMessage): Promise<Step> {
     await endDelivery(deps.db, m, "canceled", "the endpoint was disabled or deleted", now);
     return ACK;
   }
-  if (!(await takeLease(deps.db, m, now, now + LEASE_SECONDS))) return later(5);
+  const leaseUntil = now + LEASE_SECONDS;
+  if (!(await takeLease(deps.db, m, now, leaseUntil))) return later(5);
 
   const verdict = checkEndpointUrl(endpoint.url, {
     livemode: endpoint.livemode,
@@ -150,7 +151,7 @@ async function attempt(deps: ConsumerDeps, m: DeliveryMessage): Promise<Step> {
   await deps.db.batch(
     recordAttemptStatements(
       deps.db,
-      m,
+      { ...m, leaseUntil },
       { ...outcome, atMs: startedMs, durationMs: Math.max(0, deps.nowMs() - startedMs) },
       { status, nextAttemptAt: delay === null ? now : now + delay },
       now,

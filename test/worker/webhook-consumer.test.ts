@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { givenWriter } from "./helpers/apps.ts";
-import { call } from "./helpers/http.ts";
+import { call, postJson } from "./helpers/http.ts";
 import {
   attemptRows,
   consume,
@@ -13,7 +13,7 @@ import {
   givenUnsentEvent,
   verifiedBy,
 } from "./helpers/outbound.ts";
-import { newReceiver } from "./helpers/receivers.ts";
+import { eventually, newReceiver } from "./helpers/receivers.ts";
 
 /**
  * Issue 15, items 3 and 5: the queue consumer, given its messages as Queues would give them:
@@ -299,6 +299,41 @@ describe("the endpoint", () => {
   });
 });
 
+describe("a redelivery during an attempt", () => {
+  it("is not undone by the attempt's outcome, even when that was the last attempt", async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { headers, receiver, endpoint, event, message } = await setUp(async (_r, n) => {
+      if (n > 1) return new Response("ok", { status: 200 });
+      await held;
+      return new Response("unavailable", { status: 503 });
+    });
+    // The round's last attempt: its failure would make the delivery dead.
+    await env.DB.prepare(
+      "UPDATE webhook_deliveries SET attempts = ?3 WHERE event_id = ?1 AND endpoint_id = ?2",
+    )
+      .bind(event.id, endpoint.id, SPEC_SCHEDULE.length)
+      .run();
+    const attempting = consume([message]);
+    await eventually(() => receiver.requests.length === 1);
+    const res = await postJson(`/api/v1/webhook-events/${event.id}/redeliver`, {}, headers);
+    expect(res.status).toBe(202);
+    release();
+    expect((await attempting).acked).toHaveLength(1);
+    // The failed attempt is logged, and the redelivery's round stands: pending, due, unleased.
+    expect(await attemptRows(event.id, endpoint.id)).toMatchObject([{ status_code: 503 }]);
+    const row = await deliveryRow(event.id, endpoint.id);
+    expect(row).toMatchObject({ status: "pending", attempts: 0, lease_until: null });
+    await consume([{ ...message, generation: Number(row?.generation) }]);
+    await eventually(
+      async () => (await deliveryRow(event.id, endpoint.id))?.status === "delivered",
+    );
+    expect(receiver.requests).toHaveLength(2);
+  });
+});
+
 describe("dead letters and the consumer's own failures", () => {
   it("marks the delivery of a dead-lettered message dead, saying why, so it can be redelivered", async () => {
     const { receiver, endpoint, event, message } = await setUp();
@@ -310,6 +345,26 @@ describe("dead letters and the consumer's own failures", () => {
     expect(row?.last_error).toBe(
       "dead-lettered: the queue gave up on it after 31 tries (the service could not process it); redeliver the event",
     );
+  });
+
+  it("leaves a newer round alone when a message of an older one is dead-lettered", async () => {
+    const { receiver, endpoint, event, message } = await setUp();
+    // The sweep or a redelivery sent the delivery again (generation 1) while the old message
+    // kept failing.
+    await env.DB.prepare(
+      "UPDATE webhook_deliveries SET generation = 1 WHERE event_id = ?1 AND endpoint_id = ?2",
+    )
+      .bind(event.id, endpoint.id)
+      .run();
+    const result = await consumeDeadLetters([message]);
+    expect(result.acked).toHaveLength(1);
+    expect(await deliveryRow(event.id, endpoint.id)).toMatchObject({
+      status: "pending",
+      last_error: null,
+    });
+    await consume([{ ...message, generation: 1 }]);
+    expect(receiver.requests).toHaveLength(1);
+    expect(await deliveryRow(event.id, endpoint.id)).toMatchObject({ status: "delivered" });
   });
 
   it("retries a message after 30 s when it cannot read or write D1, and sends nothing", async () => {

@@ -141,10 +141,14 @@ export function webhookFixtures(local: Local) {
     const db = local.db();
     const delivered = attempt.statusCode !== null && attempt.statusCode < 300;
     const now = Math.floor(attempt.atMs / 1000);
+    const round = await db
+      .prepare("SELECT generation FROM webhook_deliveries WHERE event_id = ?1 AND endpoint_id = ?2")
+      .bind(key.eventId, key.endpointId)
+      .first<{ generation: number }>();
     await db.batch(
       recordAttemptStatements(
         db,
-        key,
+        { ...key, generation: round?.generation ?? 0, leaseUntil: 0 },
         { ...attempt, responseExcerpt: null },
         { status: delivered ? "delivered" : "pending", nextAttemptAt: now + 300 },
         now,
