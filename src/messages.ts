@@ -134,6 +134,8 @@ export const MESSAGES = {
   setupCustomerGone: (mode: Mode) =>
     `A setup checkout needs the tenant's Stripe customer, and Stripe no longer has the one remembered in ${mode} mode (it was forgotten); complete a payment or subscription checkout first`,
   checkoutNotFound: "No checkout session with this id",
+  /** The status named for a subscription paid at checkout that no Stripe event has shown yet. */
+  subscriptionAwaitingEvents: "paid at checkout, its events not yet received",
   subscriptionExists: (id: string, status: string, mode: Mode) =>
     `This tenant already has a subscription of this app in ${mode} mode, ${id} (${status}); change or cancel it in the customer portal (POST /api/v1/tenants/{tenantId}/portal-sessions) instead of buying a second one`,
   tokenOtherTenant:

@@ -1,7 +1,7 @@
 import type { AppRecord } from "../apps/records.ts";
 import type { Config } from "../config.ts";
 import { sha256Hex } from "../crypto.ts";
-import { findCurrentSubscription } from "../db/billing.ts";
+import { findCurrentSubscription, findSubscriptionAwaitingEvents } from "../db/billing.ts";
 import type { CheckoutRecord } from "../db/checkout-rows.ts";
 import {
   dropReservationCustomer,
@@ -219,19 +219,28 @@ async function openAtStripe(
  * A double click or a second tab must not buy twice: a subscription checkout for a tenant that
  * already has a running subscription of the app and mode is refused, naming it. Checked by the
  * lease holder, so the state is freed with the refusal kept; the subscription this very
- * reservation made (a retry after its answer was lost) is no reason to refuse.
+ * reservation made (a retry after its answer was lost) is no reason to refuse. A checkout paid
+ * in the last day whose subscription no Stripe event has brought in yet counts as running: the
+ * completion may come first. After a day without its events it no longer blocks (they are lost;
+ * the tenant is not locked out for good).
  */
+const AWAITING_EVENTS_SECONDS = 86_400;
+
 async function refuseSecondSubscription(deps: CreateCheckoutDeps, record: CheckoutRecord) {
   if (record.mode !== "subscription" || !record.tenantId) return;
-  const current = await findCurrentSubscription(deps.db, {
-    appId: record.appId,
-    tenantId: record.tenantId,
-    livemode: record.livemode,
-  });
+  const key = { appId: record.appId, tenantId: record.tenantId, livemode: record.livemode };
+  const mode = record.livemode ? "live" : "test";
+  const current = await findCurrentSubscription(deps.db, key);
   if (current && current.checkoutId !== record.id) {
+    throw new ApiError("conflict", MESSAGES.subscriptionExists(current.id, current.status, mode));
+  }
+  if (current) return;
+  const since = deps.now() - AWAITING_EVENTS_SECONDS;
+  const paid = await findSubscriptionAwaitingEvents(deps.db, key, since);
+  if (paid && paid.checkoutId !== record.id) {
     throw new ApiError(
       "conflict",
-      MESSAGES.subscriptionExists(current.id, current.status, record.livemode ? "live" : "test"),
+      MESSAGES.subscriptionExists(paid.id, MESSAGES.subscriptionAwaitingEvents, mode),
     );
   }
 }

@@ -169,6 +169,28 @@ export async function findCurrentSubscription(
   return row ? toSubscription(row) : null;
 }
 
+/**
+ * The subscription of the tenant's newest subscription checkout completed since `since` whose
+ * subscription is not recorded yet (the checkout's completion came before Stripe's subscription
+ * events), with that checkout's id; or null.
+ */
+export async function findSubscriptionAwaitingEvents(
+  db: D1Database,
+  key: { appId: string; tenantId: string; livemode: boolean },
+  since: number,
+): Promise<{ id: string; checkoutId: string } | null> {
+  return db
+    .prepare(
+      `SELECT c.stripe_subscription_id AS id, c.id AS checkoutId FROM checkout_sessions c
+       WHERE c.app_id = ?1 AND c.tenant_id = ?2 AND c.livemode = ?3 AND c.completed_at >= ?4
+         AND c.mode = 'subscription' AND c.status = 'complete' AND c.stripe_subscription_id IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = c.stripe_subscription_id)
+       ORDER BY c.completed_at DESC LIMIT 1`,
+    )
+    .bind(key.appId, key.tenantId, key.livemode ? 1 : 0, since)
+    .first<{ id: string; checkoutId: string }>();
+}
+
 /** Live subscriptions whose time to be read again has come, the longest waiting first. */
 export async function findSubscriptionsDue(
   db: D1Database,

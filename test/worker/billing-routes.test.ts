@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { givenKey, givenWriter, newState } from "./helpers/apps.ts";
-import { billingOf, deliverAll, paidSubscription } from "./helpers/billing.ts";
+import { billingOf, deliverAll, paidSubscription, subscriptionRow } from "./helpers/billing.ts";
 import { call, postJson, validBody } from "./helpers/http.ts";
 import { stripe } from "./helpers/stripe.ts";
 import { givenTokenApp, type KeyPair, newKeyPair, signToken } from "./helpers/tokens.ts";
@@ -129,6 +129,27 @@ describe("no second subscription", () => {
     expect((await postJson(path, validBody({ state: newState() }), headers)).status).toBe(200);
     await deliverAll(stripe.billing.cancel(subscriptionId));
     expect((await postJson(path, subscriptionBody(), headers)).status).toBe(200);
+  });
+
+  it("answers 409 as soon as the checkout is paid, before Stripe's subscription events arrive", async () => {
+    const { headers } = await givenWriter();
+    const { tenantId, subscriptionId, events } = await paidSubscription(headers, undefined, {
+      deliverEvents: false,
+    });
+    // Only the checkout's completion has arrived; the subscription's own events are late.
+    await deliverAll(events.filter((e) => e.type === "checkout.session.completed"));
+    expect(await subscriptionRow(subscriptionId)).toBeNull();
+    stripe.requests.length = 0;
+    const second = await postJson(
+      `/api/v1/tenants/${tenantId}/checkout-sessions`,
+      subscriptionBody(),
+      headers,
+    );
+    expect(second.status).toBe(409);
+    expect(second.body.error).toBe(
+      `This tenant already has a subscription of this app in test mode, ${subscriptionId} (paid at checkout, its events not yet received); change or cancel it in the customer portal (POST /api/v1/tenants/{tenantId}/portal-sessions) instead of buying a second one`,
+    );
+    expect(stripe.creates()).toEqual([]);
   });
 
   it("still answers the very request that made the subscription (a retry of its state) with its checkout", async () => {
