@@ -21,6 +21,8 @@ export interface DoubleSubscription {
   current_period_start: number;
   current_period_end: number;
   latest_invoice: string | null;
+  /** How its invoices are paid (the checkout's method): card, or sepa_debit (slow to settle). */
+  payment_method: string;
 }
 
 export interface DoubleInvoice {
@@ -40,6 +42,8 @@ export interface DoubleInvoice {
   subscription: string | null;
   subscription_metadata: Record<string, string>;
   paid_at: number | null;
+  /** A SEPA debit attempted and not settled yet (days, at Stripe): open, its attempt counted. */
+  processing: boolean;
 }
 
 export interface DoubleCharge {

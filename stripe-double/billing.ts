@@ -91,6 +91,7 @@ export class BillingWorld {
       subscription: parent?.subscription ?? null,
       subscription_metadata: parent?.metadata ?? {},
       paid_at: null,
+      processing: false,
     };
     this.invoices.set(invoice.id, invoice);
     return invoice;
@@ -145,6 +146,7 @@ export class BillingWorld {
       current_period_start: now,
       current_period_end: now + MONTH,
       latest_invoice: null,
+      payment_method: session.form["allowed_payment_method_types[0]"] ?? "card",
     };
     this.subscriptions.set(sub.id, sub);
     const invoice = this.newInvoice(
@@ -197,10 +199,19 @@ export class BillingWorld {
     return sub;
   }
 
-  /** The period ends: a new one starts and its invoice is paid, or fails (past_due). */
-  renew(id: string, outcome: "paid" | "failed"): DoubleEvent[] {
+  /**
+   * The period ends: a new one starts and its invoice is paid, or fails (past_due), or, paid by
+   * SEPA Debit, is attempted and stays open while the debit settles (`settle` ends it): Stripe
+   * counts the attempt and leaves the subscription active meanwhile.
+   */
+  renew(id: string, outcome: "paid" | "failed" | "processing"): DoubleEvent[] {
     const sub = this.subscription(id);
     if (sub.status === "canceled") throw new Error(`stripe double: ${id} is canceled`);
+    if (outcome === "processing" && sub.payment_method !== "sepa_debit") {
+      throw new Error(
+        `stripe double: ${id} is paid by ${sub.payment_method}, which settles at once`,
+      );
+    }
     const start = sub.current_period_end;
     const end = start + MONTH;
     const invoice = this.newInvoice(
@@ -212,6 +223,15 @@ export class BillingWorld {
     sub.latest_invoice = invoice.id;
     sub.current_period_start = start;
     sub.current_period_end = end;
+    if (outcome === "processing") {
+      invoice.attempt_count += 1;
+      invoice.processing = true;
+      return [
+        this.invoiceEvent("invoice.created", invoice),
+        this.invoiceEvent("invoice.finalized", invoice),
+        this.subscriptionEvent("customer.subscription.updated", sub),
+      ];
+    }
     const attempted = this.attempt(invoice, outcome === "paid");
     sub.status = outcome === "paid" ? "active" : "past_due";
     return [
@@ -220,6 +240,19 @@ export class BillingWorld {
       ...attempted,
       this.subscriptionEvent("customer.subscription.updated", sub),
     ];
+  }
+
+  /** A SEPA debit in processing settles: the invoice is paid, or it fails (past_due). */
+  settle(id: string, outcome: "paid" | "failed"): DoubleEvent[] {
+    const sub = this.subscription(id);
+    const invoice = sub.latest_invoice ? this.invoices.get(sub.latest_invoice) : undefined;
+    if (!invoice?.processing) throw new Error(`stripe double: ${id} has no payment in processing`);
+    invoice.processing = false;
+    invoice.attempt_count -= 1; // the attempt was counted when it started
+    const settled = this.attempt(invoice, outcome === "paid");
+    if (outcome === "paid") return settled;
+    sub.status = "past_due";
+    return [...settled, this.subscriptionEvent("customer.subscription.updated", sub)];
   }
 
   /** Canceled now (customer.subscription.deleted), or at the period's end (updated). */

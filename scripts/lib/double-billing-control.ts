@@ -1,7 +1,8 @@
 /**
  * The Stripe double's billing control routes (docs/stripe-double.md): what happens to a tenant's
  * subscription or payment later, on request, each returning the events Stripe would send.
- *   POST /__double/subscriptions/<id>/renew?outcome=paid|failed
+ *   POST /__double/subscriptions/<id>/renew?outcome=paid|failed|processing (SEPA Debit)
+ *   POST /__double/subscriptions/<id>/settle?outcome=paid|failed (a SEPA debit in processing)
  *   POST /__double/subscriptions/<id>/cancel[?atPeriodEnd=true]   …/pause   …/resume
  *   POST /__double/charges/<id>/refund[?amount=<smallest unit>]
  *   GET  /__double/subscriptions, GET /__double/charges            (what there is)
@@ -34,7 +35,7 @@ export function billingControl(
     return { status: 200, body: [...billing.charges.values()] };
   }
   const move =
-    /^\/__double\/(subscriptions|charges)\/([^/]+)\/(renew|cancel|pause|resume|refund)$/.exec(
+    /^\/__double\/(subscriptions|charges)\/([^/]+)\/(renew|settle|cancel|pause|resume|refund)$/.exec(
       url.pathname,
     );
   if (!move?.[1] || !move[2] || !move[3]) return null;
@@ -49,10 +50,16 @@ export function billingControl(
       events = billing.refund(id, amount === null ? undefined : Number(amount));
     } else if (action === "renew") {
       const outcome = query.get("outcome") ?? "paid";
+      if (outcome !== "paid" && outcome !== "failed" && outcome !== "processing") {
+        return { status: 400, body: { error: "outcome must be paid, failed or processing" } };
+      }
+      events = billing.renew(id, outcome);
+    } else if (action === "settle") {
+      const outcome = query.get("outcome") ?? "paid";
       if (outcome !== "paid" && outcome !== "failed") {
         return { status: 400, body: { error: "outcome must be paid or failed" } };
       }
-      events = billing.renew(id, outcome);
+      events = billing.settle(id, outcome);
     } else if (action === "cancel") {
       events = billing.cancel(id, query.get("atPeriodEnd") === "true");
     } else if (action === "pause") {

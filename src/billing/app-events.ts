@@ -2,6 +2,7 @@ import type { D1PreparedStatement } from "@cloudflare/workers-types";
 import type { OutboxBatch } from "../db/outbox.ts";
 import type { OutboundEventType } from "../schemas/outbound.ts";
 import type { BillingChange } from "./sync.ts";
+import { attemptFailed } from "./view.ts";
 
 /**
  * Which of the app's events a change of billing state is. Subscription and invoice events go
@@ -33,12 +34,27 @@ function subscriptionEvent(
   return VISIBLE.some((field) => before[field] !== after[field]) ? "subscription.updated" : null;
 }
 
-function invoiceEvents(change: Extract<BillingChange, { kind: "invoice" }>): OutboundEventType[] {
+/**
+ * An invoice's events. Its subscription's change of the same batch (every sync of one reads
+ * the other along) tells a failed attempt from a SEPA debit still settling: a payment failed
+ * when an attempt is failed now and was not before, or a further attempt failed.
+ */
+function invoiceEvents(
+  change: Extract<BillingChange, { kind: "invoice" }>,
+  changes: BillingChange[],
+): OutboundEventType[] {
   const { before, after } = change;
+  const subscription = changes.find(
+    (c): c is Extract<BillingChange, { kind: "subscription" }> =>
+      c.kind === "subscription" && c.after.id === after.subscriptionId,
+  );
   const types: OutboundEventType[] = [];
   if (after.status === "paid" && before?.status !== "paid") types.push("invoice.paid");
-  // A new attempt that did not pay it: a failed payment.
-  if (after.status !== "paid" && after.attemptCount > (before?.attemptCount ?? 0)) {
+  const failedNow = attemptFailed(after, subscription?.after.status);
+  const failedBefore =
+    before !== null &&
+    attemptFailed(before, subscription ? subscription.before?.status : undefined);
+  if (failedNow && (!failedBefore || after.attemptCount > (before?.attemptCount ?? 0))) {
     types.push("invoice.payment_failed");
   }
   return types;
@@ -59,7 +75,7 @@ export function billingEventStatements(
         );
       }
     } else if (change.kind === "invoice") {
-      for (const type of invoiceEvents(change)) {
+      for (const type of invoiceEvents(change, changes)) {
         after.push(outbox.billingEvent(type, "invoice", change.after.id, change.after.fetchedAtMs));
       }
     } else {

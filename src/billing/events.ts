@@ -12,6 +12,7 @@ import {
   syncCharge,
   syncInvoice,
   syncSubscription,
+  syncSubscriptionAndInvoice,
 } from "./sync.ts";
 
 /** The Stripe events that move the billing state, by the object each is about. */
@@ -42,13 +43,13 @@ const OPERATION = {
 /**
  * Reads what the event is about from Stripe, as it is now, and returns the statements to
  * write it. An invoice of a subscription of ours brings that subscription along (its period and
- * status move with the invoice). An object Stripe says does not exist (for this account) is
+ * status move with the invoice), and a subscription its latest invoice. An object Stripe says does not exist (for this account) is
  * nothing of ours. Stripe failing throws, so the event stays unrecorded and Stripe delivers it
  * again; the previous state stays as it was.
  */
 async function syncFor(deps: SyncDeps, kind: keyof typeof OPERATION, ref: ObjectRef) {
   try {
-    if (kind === "subscription") return await syncSubscription(deps, ref);
+    if (kind === "subscription") return await syncSubscriptionAndInvoice(deps, ref);
     if (kind === "charge") return await syncCharge(deps, ref);
     const invoice = await syncInvoice(deps, ref);
     const after = invoice.changes[0];

@@ -7,7 +7,7 @@ import { OutboxBatch } from "../db/outbox.ts";
 import { STRIPE_OPERATIONS } from "../messages.ts";
 import { isResourceMissing, toStripeApiError } from "../stripe/errors.ts";
 import { billingEventStatements } from "./app-events.ts";
-import { type SyncDeps, syncInvoice, syncSubscription } from "./sync.ts";
+import { type SyncDeps, syncSubscriptionAndInvoice } from "./sync.ts";
 
 /** A failed read is tried again after this long (Stripe down, an account no longer ours). */
 const RETRY_AFTER_SECONDS = 3_600;
@@ -56,18 +56,13 @@ export async function reconcileSubscriptions(
   for (const row of due) {
     try {
       const ref = { id: row.id, livemode: row.livemode, account: row.stripeAccount };
-      const synced = await syncSubscription(deps, ref);
       // Its latest invoice too: a missed renewal's invoice says whether its payment failed.
-      const latest = synced.latestInvoiceId
-        ? await syncInvoice(deps, { ...ref, id: synced.latestInvoiceId })
-        : null;
-      const changes = [...synced.changes, ...(latest?.changes ?? [])];
+      const synced = await syncSubscriptionAndInvoice(deps, ref);
       const outbox = new OutboxBatch(deps.db, deps.nowMs());
-      const events = billingEventStatements(outbox, changes);
+      const events = billingEventStatements(outbox, synced.changes);
       await deps.db.batch([
         ...events.before,
         ...synced.statements,
-        ...(latest?.statements ?? []),
         ...events.after,
         ...outbox.finish(),
       ]);

@@ -200,6 +200,23 @@ export async function syncInvoice(deps: SyncDeps, ref: ObjectRef): Promise<Synce
   };
 }
 
+/**
+ * A subscription and, read after it, its latest invoice: the pair the billing state and the
+ * app's events are decided on (a renewal that failed moves both; a SEPA debit still settling
+ * moves only the invoice).
+ */
+export async function syncSubscriptionAndInvoice(deps: SyncDeps, ref: ObjectRef): Promise<Synced> {
+  const synced = await syncSubscription(deps, ref);
+  if (!synced.ours || !synced.latestInvoiceId) return synced;
+  const latest = await syncInvoice(deps, { ...ref, id: synced.latestInvoiceId });
+  return {
+    ours: true,
+    statements: [...synced.statements, ...latest.statements],
+    changes: [...synced.changes, ...latest.changes],
+    latestInvoiceId: synced.latestInvoiceId,
+  };
+}
+
 /** A one-time checkout's charge: its refunds (charge.refunded), full or partial. */
 export async function syncCharge(deps: SyncDeps, ref: ObjectRef): Promise<Synced> {
   const charge = await deps.stripeFor(ref.livemode).retrieveCharge(ref.id, ref.account);

@@ -43,13 +43,32 @@ function invoiceView(i: InvoiceRecord): InvoiceView {
 }
 
 /**
- * The latest invoice that asks for money (not a draft, not void) failed and is not paid: open
- * after at least one attempt, or given up on (uncollectible).
+ * An attempt to pay the invoice failed and it is not paid: open after at least one attempt,
+ * unless its subscription is still active or trialing. Stripe makes a subscription `past_due`
+ * when a renewal's payment fails, but counts a SEPA debit's attempt when it starts and keeps the
+ * invoice open for the days it takes to settle, the subscription active: that is no failure.
+ * `subscriptionStatus` is undefined when the subscription is not known (then open and attempted
+ * is failed, as for an invoice of no subscription).
  */
-function paymentFailed(invoices: InvoiceRecord[]): boolean {
+export function attemptFailed(
+  invoice: Pick<InvoiceRecord, "status" | "attemptCount" | "subscriptionId">,
+  subscriptionStatus: string | undefined,
+): boolean {
+  if (invoice.status !== "open" || invoice.attemptCount === 0) return false;
+  return (
+    !invoice.subscriptionId || subscriptionStatus === undefined || !PAID.has(subscriptionStatus)
+  );
+}
+
+/**
+ * The latest invoice that asks for money (not a draft, not void) failed and is not paid: its
+ * attempt failed, or it was given up on (uncollectible).
+ */
+function paymentFailed(invoices: InvoiceRecord[], subscriptions: SubscriptionRecord[]): boolean {
   const latest = invoices.find((i) => i.status !== "draft" && i.status !== "void");
   if (!latest) return false;
-  return latest.status === "uncollectible" || (latest.status === "open" && latest.attemptCount > 0);
+  const subscription = subscriptions.find((s) => s.id === latest.subscriptionId);
+  return latest.status === "uncollectible" || attemptFailed(latest, subscription?.status);
 }
 
 /** What an app needs to decide what a tenant may use (SPEC: tenant billing state). */
@@ -68,7 +87,7 @@ export function toBillingView(input: {
     livemode: input.livemode,
     customerId: input.customerId,
     paidUntil: paidEnds.length > 0 ? iso(Math.max(...paidEnds)) : null,
-    paymentFailed: paymentFailed(input.invoices),
+    paymentFailed: paymentFailed(input.invoices, input.subscriptions),
     subscriptions: input.subscriptions.map(subscriptionView),
     invoices: input.invoices.map(invoiceView),
   };

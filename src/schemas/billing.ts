@@ -130,7 +130,7 @@ export const billingViewSchema = z.object({
   ),
   paymentFailed: doc(
     z.boolean(),
-    "true when the tenant's latest invoice failed to be paid and is not paid yet (open after an attempt, or uncollectible)",
+    "true when the tenant's latest invoice failed to be paid and is not paid yet (open after an attempt while its subscription is not active or trialing, or uncollectible); a SEPA debit still settling is not a failure",
   ),
   subscriptions: doc(
     z.array(subscriptionViewSchema),

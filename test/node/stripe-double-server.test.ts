@@ -150,6 +150,16 @@ describe("the Stripe double's billing control routes", () => {
         "invoice.payment_succeeded",
       ].sort(),
     );
+    // A card payment never stays processing (only SEPA Debit does), and nothing is to settle.
+    for (const move of ["renew?outcome=processing", "settle?outcome=paid"]) {
+      const refused = await fetch(`${origin}/__double/subscriptions/${subscription?.id}/${move}`, {
+        method: "POST",
+      });
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { error: string }).error).toMatch(
+        /settles at once|no payment in processing/,
+      );
+    }
     const cancel = await fetch(`${origin}/__double/subscriptions/${subscription?.id}/cancel`, {
       method: "POST",
     });

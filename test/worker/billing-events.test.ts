@@ -137,6 +137,30 @@ describe("billing state from Stripe's events", () => {
     expect(billing?.paymentFailed).toBe(failed);
   });
 
+  it("takes a SEPA renewal still settling for no failure: paymentFailed only once the debit fails", async () => {
+    const { app, headers } = await givenWriter();
+    const read = await reader(app.id);
+    const { tenantId, subscriptionId } = await paidSubscription(headers, undefined, {
+      paymentMethodType: "sepa",
+    });
+    // Stripe has attempted the debit (attempt 1) and keeps the invoice open for days meanwhile.
+    await deliverAll(stripe.billing.renew(subscriptionId, "processing"));
+    const settling = (await billingOf(read, tenantId)).billing;
+    expect(settling).toMatchObject({
+      paymentFailed: false,
+      subscriptions: [{ status: "active" }],
+      invoices: [{ status: "open", attemptCount: 1 }, { status: "paid" }],
+    });
+    expect(settling?.paidUntil).toBe(settling?.subscriptions[0]?.currentPeriodEnd);
+    await deliverAll(stripe.billing.settle(subscriptionId, "failed"));
+    expect((await billingOf(read, tenantId)).billing).toMatchObject({
+      paymentFailed: true,
+      paidUntil: null,
+      subscriptions: [{ status: "past_due" }],
+      invoices: [{ status: "open", attemptCount: 1 }, { status: "paid" }],
+    });
+  });
+
   it("takes charge.refunded: partial, then full, on the one-time checkout's record", async () => {
     const { app, headers } = await givenWriter();
     const res = await postJson(

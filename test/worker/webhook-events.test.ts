@@ -196,6 +196,25 @@ describe("billing events", () => {
     ]);
   });
 
+  it("writes no invoice.payment_failed for a SEPA renewal still settling, and one when it fails, in either order", async () => {
+    for (const reversed of [false, true]) {
+      const { app, headers } = await givenWriter();
+      const { subscriptionId } = await paidSubscription(headers, undefined, {
+        paymentMethodType: "sepa",
+      });
+      const before = (await types(app.id)).length;
+      await deliverAll(stripe.billing.renew(subscriptionId, "processing"));
+      expect((await types(app.id)).slice(before)).toEqual(["subscription.updated"]);
+      const settled = stripe.billing.settle(subscriptionId, "failed");
+      const failing = (await types(app.id)).length;
+      await deliverAll(reversed ? [...settled].reverse() : settled);
+      expect((await types(app.id)).slice(failing).sort()).toEqual([
+        "invoice.payment_failed",
+        "subscription.updated",
+      ]);
+    }
+  });
+
   it("writes subscription.canceled once, and nothing for a stale updated after it", async () => {
     const { app, headers } = await givenWriter();
     const { subscriptionId } = await paidSubscription(headers);

@@ -23,7 +23,7 @@ export async function deliverAll(events: readonly DoubleEvent[]): Promise<void> 
 export async function paidSubscription(
   headers: Record<string, string>,
   tenantId: string = crypto.randomUUID(),
-  options: { deliverEvents?: boolean; quantity?: number } = {},
+  options: { deliverEvents?: boolean; quantity?: number; paymentMethodType?: "sepa" } = {},
 ) {
   const res = await postJson(
     `/api/v1/tenants/${tenantId}/checkout-sessions`,
@@ -32,6 +32,7 @@ export async function paidSubscription(
       mode: "subscription",
       price: "price_eur_monthly",
       quantity: options.quantity ?? 1,
+      ...(options.paymentMethodType ? { paymentMethodType: options.paymentMethodType } : {}),
     }),
     headers,
   );
