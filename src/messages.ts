@@ -134,6 +134,8 @@ export const MESSAGES = {
   setupCustomerGone: (mode: Mode) =>
     `A setup checkout needs the tenant's Stripe customer, and Stripe no longer has the one remembered in ${mode} mode (it was forgotten); complete a payment or subscription checkout first`,
   checkoutNotFound: "No checkout session with this id",
+  refundBeforeCompletion:
+    "This refund's checkout (named in its payment's metadata) has no recorded completion yet; Stripe delivers the event again",
   /** The status named for a subscription paid at checkout that no Stripe event has shown yet. */
   subscriptionAwaitingEvents: "paid at checkout, its events not yet received",
   subscriptionExists: (id: string, status: string, mode: Mode) =>

@@ -52,6 +52,8 @@ export interface DoubleCharge {
   account: string | null;
   customer: string | null;
   payment_intent: string;
+  /** The payment intent's metadata (the checkout's `payment_intent_data[metadata]`). */
+  payment_intent_metadata: Record<string, string>;
   amount: number;
   amount_refunded: number;
   currency: string;
@@ -135,13 +137,27 @@ export function publicInvoice(
   };
 }
 
-export function publicCharge(charge: DoubleCharge): Record<string, unknown> {
+/** A charge as Stripe shows it; with `expand[]=payment_intent`, its payment intent in full. */
+export function publicCharge(
+  charge: DoubleCharge,
+  expandPaymentIntent = false,
+): Record<string, unknown> {
   return {
     id: charge.id,
     object: "charge",
     livemode: charge.livemode,
     customer: charge.customer,
-    payment_intent: charge.payment_intent,
+    payment_intent: expandPaymentIntent
+      ? {
+          id: charge.payment_intent,
+          object: "payment_intent",
+          livemode: charge.livemode,
+          status: "succeeded",
+          amount: charge.amount,
+          currency: charge.currency,
+          metadata: charge.payment_intent_metadata,
+        }
+      : charge.payment_intent,
     amount: charge.amount,
     amount_refunded: charge.amount_refunded,
     refunded: charge.amount_refunded >= charge.amount,

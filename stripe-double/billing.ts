@@ -25,6 +25,20 @@ import {
 
 const MONTH = 30 * 24 * 3600;
 
+/** The `expand[]` of a request, refused as Stripe refuses a property it cannot expand. */
+function expansions(form: Record<string, string>, allowed: readonly string[]): string[] {
+  const asked = Object.entries(form)
+    .filter(([name]) => /^expand\[\d*\]$/.test(name))
+    .map(([, value]) => value);
+  const refused = asked.find((path) => !allowed.includes(path));
+  if (refused !== undefined) {
+    throw new StripeRefusal(400, `This property cannot be expanded (${refused}).`, {
+      param: "expand",
+    });
+  }
+  return asked;
+}
+
 /** What the billing world needs of the double: its clock, its catalogue, its event maker. */
 export interface BillingHost {
   nowSeconds(): number;
@@ -176,6 +190,7 @@ export class BillingWorld {
       account: session.account,
       customer: session.customer,
       payment_intent: session.payment_intent ?? randomId("pi_"),
+      payment_intent_metadata: formGroup(session.form, "payment_intent_data[metadata]"),
       amount,
       amount_refunded: 0,
       currency,
@@ -360,7 +375,7 @@ export class BillingWorld {
       }
       const charge = this.charges.get(id);
       if (!charge || !owns(charge, livemode, account)) throw noSuch("charge", id, "id", 404);
-      return this.publicCharge(charge);
+      return this.publicCharge(charge, expansions(form, ["payment_intent"]).length > 0);
     }
     if (method === "POST" && path === "/v1/billing_portal/sessions") {
       return this.createPortalSession(form, livemode, account);
@@ -448,8 +463,8 @@ export class BillingWorld {
     return publicInvoice(invoice, this.host.checkoutOrigin);
   }
 
-  publicCharge(charge: DoubleCharge): Record<string, unknown> {
-    return publicCharge(charge);
+  publicCharge(charge: DoubleCharge, expandPaymentIntent = false): Record<string, unknown> {
+    return publicCharge(charge, expandPaymentIntent);
   }
 }
 

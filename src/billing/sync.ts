@@ -11,6 +11,8 @@ import {
   upsertSubscriptionStatement,
 } from "../db/billing.ts";
 import { findCheckoutByHash } from "../db/checkouts.ts";
+import { ApiError } from "../errors.ts";
+import { MESSAGES } from "../messages.ts";
 import type { StripeGateway } from "../stripe/client.ts";
 import type { SubscriptionAtStripe } from "../stripe/objects.ts";
 
@@ -227,7 +229,13 @@ export async function syncCharge(deps: SyncDeps, ref: ObjectRef): Promise<Synced
     ref.livemode,
     ref.account,
   );
-  if (!checkout) return NOTHING;
+  if (!checkout) {
+    // A checkout of ours whose completion (which records the payment intent) is not written
+    // yet: refused, so Stripe delivers the refund again instead of it being lost.
+    const owner = await ownerFromMetadata(deps.db, charge.paymentIntentMetadata, ref);
+    if (owner) throw new ApiError("conflict", MESSAGES.refundBeforeCompletion);
+    return NOTHING;
+  }
   if (charge.amountRefunded === 0) return { ours: true, statements: [], changes: [] };
   return {
     ours: true,

@@ -119,7 +119,7 @@ export function createStripeGateway(options: StripeClientOptions): StripeGateway
     async retrieveCharge(id, account) {
       return parsed(
         STRIPE_OBJECTS.charge,
-        await stripe.charges.retrieve(id, {}, accountOption(account)),
+        await stripe.charges.retrieve(id, { expand: ["payment_intent"] }, accountOption(account)),
       );
     },
     async createPortalSession(params, o) {

@@ -124,14 +124,18 @@ const chargeSchema = z
   .looseObject({
     id,
     object: z.literal("charge"),
-    payment_intent: idOf.nullable(),
+    // Expanded (retrieveCharge asks for it): its metadata names the checkout.
+    payment_intent: z.union([id, z.looseObject({ id, metadata })]).nullable(),
     amount: z.int().nonnegative(),
     amount_refunded: z.int().nonnegative(),
     currency: z.string().min(3),
   })
   .transform((c) => ({
     id: c.id,
-    paymentIntentId: c.payment_intent,
+    paymentIntentId:
+      typeof c.payment_intent === "string" ? c.payment_intent : (c.payment_intent?.id ?? null),
+    paymentIntentMetadata:
+      typeof c.payment_intent === "object" && c.payment_intent ? c.payment_intent.metadata : {},
     amount: c.amount,
     amountRefunded: c.amount_refunded,
     currency: c.currency,

@@ -161,6 +161,45 @@ describe("billing state from Stripe's events", () => {
     });
   });
 
+  it("has Stripe deliver a refund again that comes before the checkout's completion was recorded", async () => {
+    const { app, headers } = await givenWriter();
+    const res = await postJson(
+      "/api/v1/checkout-sessions",
+      validBody({ state: newState() }),
+      headers,
+    );
+    const { id } = (res.body.data as { checkout: { id: string } }).checkout;
+    // The completion's delivery failed at our end; meanwhile the merchant refunded part of it.
+    const completion = stripe.completeSession(id);
+    const charge = stripe.billing.chargeOf(stripe.sessions.get(id)?.payment_intent ?? "");
+    if (!charge) throw new Error("no charge at the double");
+    const refunded = stripe.billing
+      .refund(charge.id, 1000)
+      .find((e) => e.type === "charge.refunded");
+    if (!refunded) throw new Error("no charge.refunded");
+    const early = await deliver(refunded);
+    expect(early.status).toBe(409);
+    expect(early.body.error).toBe(
+      "This refund's checkout (named in its payment's metadata) has no recorded completion yet; Stripe delivers the event again",
+    );
+    const read = await reader(app.id);
+    const details = async () =>
+      (
+        (await call(`/api/v1/checkout-sessions/${id}`, { headers: read })).body.data as {
+          checkout: { status: string; paymentStatus: string | null; refund: unknown };
+        }
+      ).checkout;
+    expect(await details()).toMatchObject({ status: "open", refund: null });
+    await deliverAll(completion);
+    // Stripe's next try finds the completed checkout.
+    expect((await deliver(refunded)).status).toBe(200);
+    expect(await details()).toMatchObject({
+      status: "complete",
+      paymentStatus: "partially_refunded",
+      refund: { amount: 1000, currency: "eur" },
+    });
+  });
+
   it("takes charge.refunded: partial, then full, on the one-time checkout's record", async () => {
     const { app, headers } = await givenWriter();
     const res = await postJson(

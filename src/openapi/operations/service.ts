@@ -49,7 +49,7 @@ export const webhook = (): OperationObject => ({
   tags: ["Webhooks"],
   summary: "Receive Stripe's webhook events",
   description:
-    "The endpoint for Stripe's webhooks (test and live, Connect events included) with the events checkout.session.completed, checkout.session.async_payment_succeeded, checkout.session.async_payment_failed and checkout.session.expired. The raw body is verified with Stripe's SDK against both signing secrets, and the event's livemode must match the secret that signed it; anything else is 400 and changes nothing. Each event id takes effect once (a replay is 200 and changes nothing); events may come in any order and never move a record back (completed never becomes expired). Other event types: 200, ignored. A failure answers 5xx so that Stripe delivers the event again.",
+    "The endpoint for Stripe's webhooks (test and live, Connect events included) with the events checkout.session.completed, checkout.session.async_payment_succeeded, checkout.session.async_payment_failed and checkout.session.expired, and the billing events customer.subscription.created|updated|deleted|paused|resumed, invoice.paid|payment_failed|finalized|voided|marked_uncollectible and charge.refunded (each object read again from Stripe). The raw body is verified with Stripe's SDK against both signing secrets, and the event's livemode must match the secret that signed it; anything else is 400 and changes nothing. Each event id takes effect once (a replay is 200 and changes nothing); events may come in any order and never move a record back (completed never becomes expired). Other event types: 200, ignored. A failure answers 5xx so that Stripe delivers the event again.",
   security: [],
   parameters: [parameter("StripeSignature"), parameter("RequestId")],
   requestBody: {
@@ -89,6 +89,9 @@ export const webhook = (): OperationObject => ({
       size: ["Body too large", MESSAGES.bodyTooLarge(MAX_WEBHOOK_BYTES)],
     }),
     405: methodNotAllowed("POST", "GET"),
+    409: failure("Not yet: a refund of a checkout whose completion is not recorded yet", {
+      refund: ["A refund before its checkout's completion", MESSAGES.refundBeforeCompletion],
+    }),
     500: failure("Our fault, including missing webhook secrets", {
       secrets: ["No webhook secret configured", MESSAGES.webhookSecretsMissing],
       ...MISCONFIGURED,
