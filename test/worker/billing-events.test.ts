@@ -15,6 +15,21 @@ async function reader(appId: string) {
   return (await givenKey(appId, "read")).headers;
 }
 
+/** A one-time checkout paid at the double: its charge, and the events not yet delivered. */
+async function oneTimeCheckout() {
+  const { app, headers } = await givenWriter();
+  const res = await postJson(
+    "/api/v1/checkout-sessions",
+    validBody({ state: newState() }),
+    headers,
+  );
+  const { id } = (res.body.data as { checkout: { id: string } }).checkout;
+  const completion = stripe.completeSession(id);
+  const charge = stripe.billing.chargeOf(stripe.sessions.get(id)?.payment_intent ?? "");
+  if (!charge) throw new Error("no charge at the double");
+  return { app, id, charge, completion };
+}
+
 describe("billing state from Stripe's events", () => {
   it("records a paid subscription checkout: the subscription, its paid first invoice, the customer", async () => {
     const { app, headers } = await givenWriter();
@@ -162,17 +177,8 @@ describe("billing state from Stripe's events", () => {
   });
 
   it("has Stripe deliver a refund again that comes before the checkout's completion was recorded", async () => {
-    const { app, headers } = await givenWriter();
-    const res = await postJson(
-      "/api/v1/checkout-sessions",
-      validBody({ state: newState() }),
-      headers,
-    );
-    const { id } = (res.body.data as { checkout: { id: string } }).checkout;
+    const { app, id, charge, completion } = await oneTimeCheckout();
     // The completion's delivery failed at our end; meanwhile the merchant refunded part of it.
-    const completion = stripe.completeSession(id);
-    const charge = stripe.billing.chargeOf(stripe.sessions.get(id)?.payment_intent ?? "");
-    if (!charge) throw new Error("no charge at the double");
     const refunded = stripe.billing
       .refund(charge.id, 1000)
       .find((e) => e.type === "charge.refunded");
@@ -201,16 +207,8 @@ describe("billing state from Stripe's events", () => {
   });
 
   it("takes charge.refunded: partial, then full, on the one-time checkout's record", async () => {
-    const { app, headers } = await givenWriter();
-    const res = await postJson(
-      "/api/v1/checkout-sessions",
-      validBody({ state: newState() }),
-      headers,
-    );
-    const { id } = (res.body.data as { checkout: { id: string } }).checkout;
-    await deliverAll(stripe.completeSession(id));
-    const charge = stripe.billing.chargeOf(stripe.sessions.get(id)?.payment_intent ?? "");
-    if (!charge) throw new Error("no charge at the double");
+    const { app, id, charge, completion } = await oneTimeCheckout();
+    await deliverAll(completion);
     const read = await reader(app.id);
     const details = async () =>
       (
