@@ -179,6 +179,8 @@ export const MESSAGES = {
   encryptionKeyDoesNotOpen:
     "Service misconfigured: WEBHOOK_ENCRYPTION_KEY does not open a stored webhook signing secret (was the key changed?)",
   endpointNotFound: "No webhook endpoint with this id",
+  secretRotatedMeanwhile:
+    "This endpoint's secret was rotated meanwhile; rotate it again to get a secret shown (nothing was changed)",
   endpointLimit: (max: number, mode: Mode) =>
     `This app already has ${max} webhook endpoints in ${mode} mode; delete one first`,
   endpointNotInMode: (mode: Mode) =>

@@ -139,25 +139,83 @@ export async function listEndpoints(
   return results.map(toEndpointRecord);
 }
 
+/** What an update of an endpoint changes; what it leaves out keeps whatever is stored. */
+export interface EndpointPatch {
+  url?: string;
+  description?: string | null;
+  eventTypes?: string[] | null;
+  /** Disabled by the app, or enabled again (its failures forgotten). */
+  status?: "enabled" | "disabled";
+}
+
 /**
- * Writes what the app changes of an endpoint as the record has them. Its failure count is the
- * consumer's to keep (a concurrent attempt's count is never overwritten); `resetFailures`
- * clears it, as enabling an endpoint again does.
+ * Writes only the columns the update changes, so a change committed since it read the row (a
+ * rotated secret, the consumer disabling a failing endpoint) is kept.
  */
-export function updateEndpointStatement(
+export function patchEndpointStatement(
   db: D1Database,
-  e: EndpointRecord,
-  resetFailures = false,
+  key: { id: string; appId: string; livemode: boolean },
+  patch: EndpointPatch,
+  now: number,
+): D1PreparedStatement {
+  const values: unknown[] = [key.id, key.appId, key.livemode ? 1 : 0, now];
+  const sets: string[] = [];
+  const set = (column: string, value: unknown) => {
+    values.push(value);
+    sets.push(`${column} = ?${values.length}`);
+  };
+  if (patch.url !== undefined) set("url", patch.url);
+  if (patch.description !== undefined) set("description", patch.description);
+  if (patch.eventTypes !== undefined) {
+    set("event_types", patch.eventTypes === null ? null : JSON.stringify(patch.eventTypes));
+  }
+  if (patch.status === "disabled") {
+    sets.push("status = 'disabled'", "disabled_reason = 'app'", "disabled_at = ?4");
+  } else if (patch.status === "enabled") {
+    sets.push(
+      "status = 'enabled'",
+      "disabled_reason = NULL",
+      "disabled_at = NULL",
+      "failing_since = NULL",
+      "consecutive_failures = 0",
+    );
+  }
+  sets.push("updated_at = ?4");
+  return db
+    .prepare(
+      `UPDATE webhook_endpoints SET ${sets.join(", ")} WHERE id = ?1 AND app_id = ?2 AND livemode = ?3`,
+    )
+    .bind(...values);
+}
+
+/**
+ * A new secret in place of `replaced`, only if that is still the stored one: of two rotations
+ * at once one changes nothing (its secret, shown to nobody, must not replace the other's).
+ */
+export function rotateSecretStatement(
+  db: D1Database,
+  key: { id: string; appId: string; livemode: boolean },
+  rotation: {
+    secret: string;
+    previousSecrets: EndpointRecord["previousSecrets"];
+    replaced: string;
+  },
+  now: number,
 ): D1PreparedStatement {
   return db
     .prepare(
-      `UPDATE webhook_endpoints SET url = ?4, description = ?5, event_types = ?6, status = ?7,
-         disabled_reason = ?8, disabled_at = ?9, secret = ?10, previous_secrets = ?11,
-         failing_since = iif(?17, NULL, failing_since),
-         consecutive_failures = iif(?17, 0, consecutive_failures), updated_at = ?16
-       WHERE id = ?1 AND app_id = ?2 AND livemode = ?3`,
+      `UPDATE webhook_endpoints SET secret = ?4, previous_secrets = ?5, updated_at = ?6
+       WHERE id = ?1 AND app_id = ?2 AND livemode = ?3 AND secret = ?7`,
     )
-    .bind(...endpointValues(e), resetFailures ? 1 : 0);
+    .bind(
+      key.id,
+      key.appId,
+      key.livemode ? 1 : 0,
+      rotation.secret,
+      JSON.stringify(rotation.previousSecrets),
+      now,
+      rotation.replaced,
+    );
 }
 
 /** An endpoint, and its deliveries and their attempts (history of an endpoint that is gone). */

@@ -4,11 +4,13 @@ import { randomAlphanumeric } from "../crypto.ts";
 import { cancelPendingStatement } from "../db/deliveries.ts";
 import {
   deleteEndpointStatements,
+  type EndpointPatch,
   type EndpointRecord,
   findEndpoint,
   insertEndpoint,
   listEndpoints,
-  updateEndpointStatement,
+  patchEndpointStatement,
+  rotateSecretStatement,
 } from "../db/webhook-endpoints.ts";
 import { ApiError } from "../errors.ts";
 import { MESSAGES } from "../messages.ts";
@@ -112,28 +114,21 @@ export async function updateEndpoint(
 ): Promise<EndpointView> {
   const before = await existing(deps, app, id);
   const now = deps.now();
-  const after: EndpointRecord = { ...before, updatedAt: now };
-  if (body.url !== undefined) after.url = checkedUrl(deps, body.url, before.livemode);
-  if (body.eventTypes !== undefined) after.eventTypes = body.eventTypes;
-  if (body.description !== undefined) after.description = body.description || null;
+  const patch: EndpointPatch = {};
+  if (body.url !== undefined) patch.url = checkedUrl(deps, body.url, before.livemode);
+  if (body.eventTypes !== undefined) patch.eventTypes = body.eventTypes;
+  if (body.description !== undefined) patch.description = body.description || null;
   const statements = [];
-  const enabling = body.enabled === true && before.status === "disabled";
   if (body.enabled === false && before.status === "enabled") {
-    Object.assign(after, { status: "disabled", disabledReason: "app", disabledAt: now });
+    patch.status = "disabled";
     statements.push(
       cancelPendingStatement(deps.db, id, "the endpoint was disabled before this was sent", now),
     );
-  } else if (enabling) {
-    Object.assign(after, {
-      status: "enabled",
-      disabledReason: null,
-      disabledAt: null,
-      failingSince: null,
-      consecutiveFailures: 0,
-    });
+  } else if (body.enabled === true && before.status === "disabled") {
+    patch.status = "enabled";
   }
-  await deps.db.batch([updateEndpointStatement(deps.db, after, enabling), ...statements]);
-  return endpointView(after, now);
+  await deps.db.batch([patchEndpointStatement(deps.db, before, patch, now), ...statements]);
+  return endpointView(await existing(deps, app, id), now);
 }
 
 /**
@@ -149,17 +144,17 @@ export async function rotateSecret(
   const before = await existing(deps, app, id);
   const now = deps.now();
   const secret = newSigningSecret();
-  const after: EndpointRecord = {
-    ...before,
+  const rotation = {
     secret: await encryptSecret(deps.encryptionKey, id, secret),
     previousSecrets: [
       { secret: before.secret, until: now + ROTATION_OVERLAP_SECONDS },
       ...before.previousSecrets.filter((p) => p.until > now),
     ].slice(0, MAX_PREVIOUS_SECRETS),
-    updatedAt: now,
+    replaced: before.secret,
   };
-  await updateEndpointStatement(deps.db, after).run();
-  return { ...endpointView(after, now), secret };
+  const [result] = await deps.db.batch([rotateSecretStatement(deps.db, before, rotation, now)]);
+  if (result?.meta.changes !== 1) throw new ApiError("conflict", MESSAGES.secretRotatedMeanwhile);
+  return { ...endpointView(await existing(deps, app, id), now), secret };
 }
 
 /** The endpoint, its deliveries and their attempts. */

@@ -252,6 +252,9 @@ export const rotateWebhookSecret = (): OperationObject => ({
     403: WRITE_403,
     404: NOT_FOUND,
     405: methodNotAllowed("POST", "GET"),
+    409: failure("Another rotation of this endpoint came first; nothing was changed", {
+      rotated: ["Rotated meanwhile", MESSAGES.secretRotatedMeanwhile],
+    }),
     429: FAILED_CREDENTIALS_LIMITED,
     500: ENCRYPTION_INTERNAL,
   },
