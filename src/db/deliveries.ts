@@ -254,14 +254,13 @@ export function recordAttemptStatements(
 }
 
 /**
- * A pending delivery ends without an attempt: canceled (endpoint disabled) or dead (Queues gave
- * up on the message). Only the message's own round: a newer one (the sweep's, a redelivery's)
- * goes on.
+ * A pending delivery ends without an attempt: canceled (its endpoint is disabled or gone). Only
+ * the message's own round: a newer one (the sweep's, a redelivery's) goes on.
  */
 export async function endDelivery(
   db: D1Database,
   key: DeliveryMessage,
-  status: "canceled" | "dead",
+  status: "canceled",
   error: string,
   now: number,
 ): Promise<void> {
@@ -271,6 +270,26 @@ export async function endDelivery(
        WHERE event_id = ?1 AND endpoint_id = ?2 AND generation = ?6 AND status = 'pending'`,
     )
     .bind(key.eventId, key.endpointId, status, error, now, key.generation)
+    .run();
+}
+
+/**
+ * A delivery whose message Queues gave up on (the service, not the receiver, kept failing): back
+ * to the sweep, which sends it in a new round of messages, saying why meanwhile. Only the
+ * message's own round.
+ */
+export async function handBackToSweep(
+  db: D1Database,
+  key: DeliveryMessage,
+  error: string,
+  now: number,
+): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE webhook_deliveries SET enqueued_at = NULL, lease_until = NULL, last_error = ?4, updated_at = ?5
+       WHERE event_id = ?1 AND endpoint_id = ?2 AND generation = ?3 AND status = 'pending'`,
+    )
+    .bind(key.eventId, key.endpointId, key.generation, error, now)
     .run();
 }
 

@@ -5,6 +5,7 @@ import {
   type DeliveryStatus,
   endDelivery,
   findDelivery,
+  handBackToSweep,
   recordAttemptStatements,
   takeLease,
 } from "../db/deliveries.ts";
@@ -89,7 +90,12 @@ export async function consumeDeliveries(
   );
 }
 
-/** Messages Queues gave up on (the consumer kept failing): their deliveries are dead, visibly. */
+/**
+ * Messages Queues gave up on (the consumer kept failing: D1 down, the encryption key wrong):
+ * their deliveries go back to the sweep, saying why, instead of dying. Only a receiver that
+ * failed every attempt makes a delivery dead; a long outage of ours delays it, and when the
+ * service works again it is sent.
+ */
 export async function consumeDeadLetters(
   batch: MessageBatch<unknown>,
   deps: Pick<ConsumerDeps, "db" | "now">,
@@ -99,8 +105,8 @@ export async function consumeDeadLetters(
       settle(message, async () => {
         const m = asDeliveryMessage(message.body);
         if (m) {
-          const error = `dead-lettered: the queue gave up on it after ${message.attempts} tries (the service could not process it); redeliver the event`;
-          await endDelivery(deps.db, m, "dead", error, deps.now());
+          const error = `dead-lettered: the queue gave up on it after ${message.attempts} tries (the service could not process it); the sweep sends it again`;
+          await handBackToSweep(deps.db, m, error, deps.now());
         }
         return ACK;
       }),

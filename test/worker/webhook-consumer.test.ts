@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { givenWriter } from "./helpers/apps.ts";
+import { runCron } from "./helpers/billing.ts";
 import { call, postJson } from "./helpers/http.ts";
 import {
   attemptRows,
@@ -335,16 +336,25 @@ describe("a redelivery during an attempt", () => {
 });
 
 describe("dead letters and the consumer's own failures", () => {
-  it("marks the delivery of a dead-lettered message dead, saying why, so it can be redelivered", async () => {
+  it("hands the delivery of a dead-lettered message back to the sweep, saying why, and it is delivered", async () => {
     const { receiver, endpoint, event, message } = await setUp();
     const result = await consumeDeadLetters([message]);
     expect(result.acked).toHaveLength(1);
     expect(receiver.requests).toHaveLength(0);
-    const row = await deliveryRow(event.id, endpoint.id);
-    expect(row?.status).toBe("dead");
-    expect(row?.last_error).toBe(
-      "dead-lettered: the queue gave up on it after 31 tries (the service could not process it); redeliver the event",
+    // Not dead: the service failed, not the receiver; still pending, and not handed over.
+    expect(await deliveryRow(event.id, endpoint.id)).toMatchObject({
+      status: "pending",
+      enqueued_at: null,
+      lease_until: null,
+      last_error:
+        "dead-lettered: the queue gave up on it after 31 tries (the service could not process it); the sweep sends it again",
+    });
+    // The next cron run (a minute later at least) sends it in a new round of messages.
+    await runCron(Math.floor(Date.now() / 1000) + 120);
+    await eventually(
+      async () => (await deliveryRow(event.id, endpoint.id))?.status === "delivered",
     );
+    expect(receiver.requests).toHaveLength(1);
   });
 
   it("leaves a newer round alone when a message of an older one is dead-lettered", async () => {
