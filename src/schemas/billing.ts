@@ -71,19 +71,22 @@ export type PortalBody = z.output<typeof portalBodySchema>;
 
 const timestamp = () => z.iso.datetime();
 
+/** Stripe's statuses of a subscription (the SDK's Subscription.Status), as read and as shown. */
+export const SUBSCRIPTION_STATUSES = [
+  "trialing",
+  "active",
+  "past_due",
+  "unpaid",
+  "canceled",
+  "incomplete",
+  "incomplete_expired",
+  "paused",
+] as const;
+
 const subscriptionViewSchema = z.object({
   id: doc(z.string(), "Stripe's subscription id (sub_…)"),
   status: doc(
-    z.enum([
-      "trialing",
-      "active",
-      "past_due",
-      "unpaid",
-      "canceled",
-      "incomplete",
-      "incomplete_expired",
-      "paused",
-    ]),
+    z.enum(SUBSCRIPTION_STATUSES),
     "Stripe's status of the subscription, as Stripe said it last",
   ),
   price: doc(z.string().nullable(), "The Stripe price id of its item"),

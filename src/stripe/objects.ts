@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { SUBSCRIPTION_STATUSES } from "../schemas/billing.ts";
 
 /**
  * The Stripe objects the billing state is made of, as the pinned API version returns them
@@ -22,16 +23,7 @@ const subscriptionSchema = z
     id,
     object: z.literal("subscription"),
     customer: idOf,
-    status: z.enum([
-      "trialing",
-      "active",
-      "past_due",
-      "unpaid",
-      "canceled",
-      "incomplete",
-      "incomplete_expired",
-      "paused",
-    ]),
+    status: z.enum(SUBSCRIPTION_STATUSES),
     metadata,
     cancel_at_period_end: z.boolean(),
     canceled_at: seconds.nullable(),
