@@ -8,7 +8,8 @@ export interface HostedResult {
   events: DoubleEvent[];
 }
 
-function html(status: number, body: string): HostedResult {
+/** An HTML answer of a hosted page, with no events. */
+export function html(status: number, body: string): HostedResult {
   return {
     response: new Response(body, {
       status,

@@ -4,18 +4,8 @@
  * the events Stripe would; a link back to the app's return URL; an invoice's hosted page.
  */
 import type { StripeDouble } from "./double.ts";
-import type { HostedResult } from "./hosted.ts";
+import { type HostedResult, html } from "./hosted.ts";
 import { escapeHtml, hostedHtml } from "./wire.ts";
-
-function html(status: number, body: string): HostedResult {
-  return {
-    response: new Response(body, {
-      status,
-      headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" },
-    }),
-    events: [],
-  };
-}
 
 export function handleHostedPortal(double: StripeDouble, request: Request): HostedResult | null {
   const url = new URL(request.url);
