@@ -1,38 +1,13 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import path from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
+import { beforeEach, describe, expect, it } from "vitest";
 import { reconcileNow } from "../../cli/billing.ts";
 import { UsageError } from "../../cli/errors.ts";
-import { freePort } from "../../scripts/lib/local-stack.ts";
+import { useDoubleServer } from "./helpers/double-server.ts";
 import { ROOT, useLocalApps } from "./helpers/local-apps.ts";
 
 /** `billing reconcile`: the cron's reconciliation on demand, against real D1 and the double. */
 const local = useLocalApps({ migrate: true });
-let double: ChildProcess;
-let doubleOrigin = "";
-
-beforeAll(async () => {
-  const port = await freePort();
-  doubleOrigin = `http://127.0.0.1:${port}`;
-  double = spawn(process.execPath, [path.join(ROOT, "scripts", "stripe-double-server.ts")], {
-    env: { ...process.env, STRIPE_DOUBLE_PORT: String(port) },
-    stdio: "ignore",
-  });
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      await fetch(`${doubleOrigin}/__double/faults`);
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}, 20_000);
-
-afterAll(() => {
-  double?.kill("SIGTERM");
-});
+const double = useDoubleServer();
 
 beforeEach(async () => {
   await local.db().prepare("DELETE FROM subscriptions").run();
@@ -49,7 +24,7 @@ function deps() {
         ...env,
         vars: {
           ...env.vars,
-          STRIPE_API_BASE_URL: doubleOrigin,
+          STRIPE_API_BASE_URL: double.origin(),
           STRIPE_SECRET_KEY_TEST: "sk_test_cli_reconcile",
         },
       };
@@ -68,14 +43,14 @@ async function givenSubscription() {
     expires_at: String(Math.floor(Date.now() / 1000) + 3600),
   });
   const session = (await (
-    await fetch(`${doubleOrigin}/v1/checkout/sessions`, {
+    await fetch(`${double.origin()}/v1/checkout/sessions`, {
       method: "POST",
       headers: { Authorization: "Bearer sk_test_cli_reconcile" },
       body: form,
     })
   ).json()) as { id: string };
-  await fetch(`${doubleOrigin}/c/pay/${session.id}/pay`, { method: "POST", redirect: "manual" });
-  const subs = (await (await fetch(`${doubleOrigin}/__double/subscriptions`)).json()) as {
+  await fetch(`${double.origin()}/c/pay/${session.id}/pay`, { method: "POST", redirect: "manual" });
+  const subs = (await (await fetch(`${double.origin()}/__double/subscriptions`)).json()) as {
     id: string;
     customer: string;
     currentPeriodEnd: number;
@@ -107,7 +82,7 @@ describe("billing reconcile", () => {
   it("reads due subscriptions again from Stripe (all of them with --all) and says what changed", async () => {
     const sub = await givenSubscription();
     const renewed = await fetch(
-      `${doubleOrigin}/__double/subscriptions/${sub.id}/renew?outcome=failed`,
+      `${double.origin()}/__double/subscriptions/${sub.id}/renew?outcome=failed`,
       {
         method: "POST",
       },
@@ -155,7 +130,7 @@ describe("billing reconcile", () => {
 
   it("says which it could not read, and refuses a bad --limit before opening anything", async () => {
     const sub = await givenSubscription();
-    await fetch(`${doubleOrigin}/__double/faults`, {
+    await fetch(`${double.origin()}/__double/faults`, {
       method: "POST",
       body: JSON.stringify({
         faults: [

@@ -1,38 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../scripts/lib/local-stack.ts";
+import { describe, expect, it } from "vitest";
+import { useDoubleServer } from "./helpers/double-server.ts";
 
 /** The double's loopback server and its faults control route (docs/stripe-double.md). */
-const ROOT = path.resolve(import.meta.dirname, "../..");
-let server: ChildProcess;
-let origin: string;
-
-beforeAll(async () => {
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-  server = spawn(process.execPath, [path.join(ROOT, "scripts", "stripe-double-server.ts")], {
-    env: { ...process.env, STRIPE_DOUBLE_PORT: String(port) },
-    stdio: "ignore",
-  });
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      await fetch(`${origin}/__double/faults`);
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}, 20_000);
-
-afterAll(() => {
-  server?.kill("SIGTERM");
-});
+const double = useDoubleServer();
 
 const faults = (method: string, body?: unknown) =>
-  fetch(`${origin}/__double/faults`, {
+  fetch(`${double.origin()}/__double/faults`, {
     method,
     headers: { "Content-Type": "application/json" },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -40,7 +13,7 @@ const faults = (method: string, body?: unknown) =>
 
 /** An API call as the SDK makes it: form-encoded, with a test key. */
 const createSession = (extra: Record<string, string> = {}) =>
-  fetch(`${origin}/v1/checkout/sessions`, {
+  fetch(`${double.origin()}/v1/checkout/sessions`, {
     method: "POST",
     headers: {
       Authorization: "Bearer sk_test_control_route",
@@ -95,7 +68,7 @@ describe("the Stripe double's faults control route", () => {
     ["an unknown field", { faults: [{ kind: "network", extra: 1 }] }],
     ["no faults", { faults: [] }],
   ])("refuses %s with 400 and queues nothing", async (_what, body) => {
-    const res = await fetch(`${origin}/__double/faults`, {
+    const res = await fetch(`${double.origin()}/__double/faults`, {
       method: "POST",
       body: typeof body === "string" ? body : JSON.stringify(body),
     });
@@ -113,9 +86,14 @@ describe("the Stripe double's billing control routes", () => {
     });
     const { id } = (await created.json()) as { id: string };
     // Paying at the hosted page (the worker is not running here: the events go nowhere).
-    const paid = await fetch(`${origin}/c/pay/${id}/pay`, { method: "POST", redirect: "manual" });
+    const paid = await fetch(`${double.origin()}/c/pay/${id}/pay`, {
+      method: "POST",
+      redirect: "manual",
+    });
     expect(paid.status).toBe(303);
-    const [subscription] = (await (await fetch(`${origin}/__double/subscriptions`)).json()) as {
+    const [subscription] = (await (
+      await fetch(`${double.origin()}/__double/subscriptions`)
+    ).json()) as {
       id: string;
       status: string;
       tenantId: string;
@@ -123,7 +101,7 @@ describe("the Stripe double's billing control routes", () => {
     expect(subscription).toMatchObject({ status: "active", tenantId: "t-1" });
 
     const renew = await fetch(
-      `${origin}/__double/subscriptions/${subscription?.id}/renew?outcome=failed`,
+      `${double.origin()}/__double/subscriptions/${subscription?.id}/renew?outcome=failed`,
       { method: "POST" },
     );
     expect(renew.status).toBe(200);
@@ -135,7 +113,7 @@ describe("the Stripe double's billing control routes", () => {
       "customer.subscription.updated",
     ]);
     const shuffledRenewal = await fetch(
-      `${origin}/__double/subscriptions/${subscription?.id}/renew?outcome=paid&shuffle=true`,
+      `${double.origin()}/__double/subscriptions/${subscription?.id}/renew?outcome=paid&shuffle=true`,
       { method: "POST" },
     );
     const types = ((await shuffledRenewal.json()) as { events: { type: string }[] }).events.map(
@@ -152,22 +130,28 @@ describe("the Stripe double's billing control routes", () => {
     );
     // A card payment never stays processing (only SEPA Debit does), and nothing is to settle.
     for (const move of ["renew?outcome=processing", "settle?outcome=paid"]) {
-      const refused = await fetch(`${origin}/__double/subscriptions/${subscription?.id}/${move}`, {
-        method: "POST",
-      });
+      const refused = await fetch(
+        `${double.origin()}/__double/subscriptions/${subscription?.id}/${move}`,
+        {
+          method: "POST",
+        },
+      );
       expect(refused.status).toBe(400);
       expect(((await refused.json()) as { error: string }).error).toMatch(
         /settles at once|no payment in processing/,
       );
     }
-    const cancel = await fetch(`${origin}/__double/subscriptions/${subscription?.id}/cancel`, {
-      method: "POST",
-    });
+    const cancel = await fetch(
+      `${double.origin()}/__double/subscriptions/${subscription?.id}/cancel`,
+      {
+        method: "POST",
+      },
+    );
     expect(((await cancel.json()) as { events: { type: string }[] }).events[0]?.type).toBe(
       "customer.subscription.deleted",
     );
     const bad = await fetch(
-      `${origin}/__double/subscriptions/${subscription?.id}/renew?outcome=maybe`,
+      `${double.origin()}/__double/subscriptions/${subscription?.id}/renew?outcome=maybe`,
       {
         method: "POST",
       },
