@@ -14,26 +14,13 @@ import {
   redeliverAnswerSchema,
 } from "../../src/schemas/outbound-views.ts";
 import { UNKNOWN_APP, useLocalApps } from "./helpers/local-apps.ts";
-import { fakeQueue, webhookFixtures } from "./helpers/webhooks.ts";
+import { fakeQueue, refused, webhookFixtures } from "./helpers/webhooks.ts";
 
 /** `webhook events`, `webhook deliveries`, `webhook redeliver`: what an app was told, and again. */
 const local = useLocalApps({ migrate: true });
 const { deps, closed, run, givenEvent, givenAttempt, rows } = webhookFixtures(local);
 
 const liveApp = () => createApp(local.setup(), { name: "Shop", live: true });
-
-async function refused(
-  promise: Promise<unknown>,
-  kind: typeof UsageError | typeof CommandError,
-  message: string,
-): Promise<void> {
-  const error = await promise.then(
-    () => new Error("it was not refused"),
-    (err: unknown) => err as Error,
-  );
-  expect(error.message).toBe(message);
-  expect(error).toBeInstanceOf(kind);
-}
 
 async function endpointOf(appId: string, values: Record<string, unknown> = {}) {
   const url = `https://hooks.acme-shop.com/${crypto.randomUUID()}`;

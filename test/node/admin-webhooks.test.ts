@@ -15,7 +15,7 @@ import {
   endpointWithSecretSchema,
 } from "../../src/schemas/outbound-views.ts";
 import { UNKNOWN_APP, useLocalApps } from "./helpers/local-apps.ts";
-import { KEY, useCli, webhookFixtures } from "./helpers/webhooks.ts";
+import { KEY, refused, useCli, webhookFixtures } from "./helpers/webhooks.ts";
 
 /** `webhook …`: an app's outbound webhooks over real local KV and D1, through the service layer. */
 const local = useLocalApps({ migrate: true });
@@ -27,19 +27,6 @@ const URL_B = "https://hooks.acme-shop.com/other";
 const OTHER_KEY = Buffer.alloc(32, 7).toString("base64");
 
 const liveApp = () => createApp(local.setup(), { name: "Shop", live: true });
-
-async function refused(
-  promise: Promise<unknown>,
-  kind: typeof UsageError | typeof CommandError,
-  message: string,
-): Promise<void> {
-  const error = await promise.then(
-    () => new Error("it was not refused"),
-    (err: unknown) => err as Error,
-  );
-  expect(error.message).toBe(message);
-  expect(error).toBeInstanceOf(kind);
-}
 
 /** An endpoint made through the command, with its secret. */
 async function endpointOf(appId: string, values: Record<string, unknown> = {}) {

@@ -3,9 +3,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Queue } from "@cloudflare/workers-types";
-import { afterAll, beforeAll, beforeEach } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect } from "vitest";
 import type { Output } from "../../../cli/command.ts";
 import type { Deps } from "../../../cli/deps.ts";
+import type { CommandError, UsageError } from "../../../cli/errors.ts";
 import { WEBHOOK_COMMANDS } from "../../../cli/webhook-commands.ts";
 import { type DeliveryMessage, recordAttemptStatements } from "../../../src/db/deliveries.ts";
 import { ROOT, type useLocalApps } from "./local-apps.ts";
@@ -13,6 +14,20 @@ import { ROOT, type useLocalApps } from "./local-apps.ts";
 /** For test/node/admin-webhooks.test.ts: the CLI's deps, events and attempts in D1, the CLI. */
 
 /** The key the tests' endpoints' secrets are encrypted with (32 bytes, base64). */
+/** That the command was refused with this kind of error and exactly this message. */
+export async function refused(
+  promise: Promise<unknown>,
+  kind: typeof UsageError | typeof CommandError,
+  message: string,
+): Promise<void> {
+  const error = await promise.then(
+    () => new Error("it was not refused"),
+    (err: unknown) => err as Error,
+  );
+  expect(error.message).toBe(message);
+  expect(error).toBeInstanceOf(kind);
+}
+
 export const KEY = "oFrpyO+JjXiBp+Un1q4Sfi5izhTHDAcxEzqwPcwngF4=";
 
 type Local = ReturnType<typeof useLocalApps>;
