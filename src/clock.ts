@@ -7,3 +7,8 @@ export function nowSeconds(): number {
 export function nowMs(): number {
   return Date.now();
 }
+
+/** Unix seconds as the ISO 8601 time the API answers with. */
+export const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
+export const isoOrNull = (seconds: number | null): string | null =>
+  seconds === null ? null : iso(seconds);

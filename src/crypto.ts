@@ -46,3 +46,10 @@ export function constantTimeEqual(a: string, b: string): boolean {
   const equal = workerdSubtle.timingSafeEqual(left, sameLength ? right : left);
   return sameLength && equal;
 }
+
+/** Standard base64 of bytes (btoa over their binary string). */
+export function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}

@@ -1,8 +1,6 @@
+import { iso, isoOrNull } from "../clock.ts";
 import type { InvoiceRecord, SubscriptionRecord } from "../db/billing.ts";
 import type { BillingView, InvoiceView, SubscriptionView } from "../schemas/billing.ts";
-
-const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
-const isoOrNull = (seconds: number | null) => (seconds === null ? null : iso(seconds));
 
 /** The statuses in which a subscription is paid for, up to its current period's end. */
 const PAID = new Set(["active", "trialing"]);

@@ -1,9 +1,7 @@
+import { iso, isoOrNull } from "../clock.ts";
 import type { Config } from "../config.ts";
 import type { CheckoutRecord } from "../db/checkout-rows.ts";
 import type { CheckoutDetails, CheckoutView } from "../schemas/responses.ts";
-
-const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
-const isoOrNull = (seconds: number | null) => (seconds === null ? null : iso(seconds));
 
 /** An open checkout past its expiry is expired, whether or not the cron or Stripe said so yet. */
 function effectiveStatus(record: CheckoutRecord, nowSeconds: number): CheckoutRecord["status"] {

@@ -1,4 +1,5 @@
 import { base64url } from "jose";
+import { toBase64 } from "../crypto.ts";
 import { ApiError } from "../errors.ts";
 import { MESSAGES } from "../messages.ts";
 
@@ -11,12 +12,6 @@ import { MESSAGES } from "../messages.ts";
 
 const SECRET_BYTES = 32;
 const FORMAT = "v1";
-
-export function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
 
 function fromBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);

@@ -1,4 +1,5 @@
-import { signingKeyBytes, toBase64 } from "./secrets.ts";
+import { toBase64 } from "../crypto.ts";
+import { signingKeyBytes } from "./secrets.ts";
 
 /**
  * Standard Webhooks signatures (standardwebhooks.com): an HMAC-SHA256, keyed with the secret's

@@ -1,12 +1,10 @@
+import { iso, isoOrNull } from "../clock.ts";
 import type { AttemptRow, DeliveryRow } from "../db/deliveries.ts";
 import type { EndpointRecord } from "../db/webhook-endpoints.ts";
 import type { EventRow } from "../db/webhook-events.ts";
 import { ApiError } from "../errors.ts";
 import { MESSAGES } from "../messages.ts";
 import type { DeliveryView, EndpointView, OutboundEvent } from "../schemas/outbound-views.ts";
-
-const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
-const isoOrNull = (seconds: number | null) => (seconds === null ? null : iso(seconds));
 
 /**
  * An event as it is POSTed and listed. Made from the stored row alone, so every attempt sends

@@ -1,3 +1,5 @@
+import { toBase64 } from "../crypto.ts";
+
 /**
  * The strict Content-Security-Policy of the payment page's answers (/docs has its own): nothing
  * but the page's one inline style, allowed by its hash; no scripts, images, fonts, frames or
@@ -9,9 +11,7 @@ const policies = new Map<string, string>();
 
 async function sha256Base64(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  let binary = "";
-  for (const byte of new Uint8Array(digest)) binary += String.fromCharCode(byte);
-  return btoa(binary);
+  return toBase64(new Uint8Array(digest));
 }
 
 export async function strictStylePolicy(style: string): Promise<string> {
