@@ -154,7 +154,11 @@ export async function rotateSecret(
   };
   const [result] = await deps.db.batch([rotateSecretStatement(deps.db, before, rotation, now)]);
   if (result?.meta.changes !== 1) throw new ApiError("conflict", MESSAGES.secretRotatedMeanwhile);
-  return { ...endpointView(await existing(deps, app, id), now), secret };
+  // Answered from what was read and written, not read again: the secret is shown only now, and
+  // a failing read after the commit must not lose it.
+  const { secret: stored, previousSecrets } = rotation;
+  const after = { ...before, secret: stored, previousSecrets, updatedAt: now };
+  return { ...endpointView(after, now), secret };
 }
 
 /** The endpoint, its deliveries and their attempts. */
