@@ -80,3 +80,15 @@ export function renderError(c: Context, err: ApiError): Response {
   for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
   return c.json(failureEnvelope(err.message), err.status);
 }
+
+/** Stripe keys (also masked, as Stripe names a key it refuses) and webhook signing secrets. */
+const SECRET_LIKE = /\b(?:sk|rk|pk)_(?:test|live)_[A-Za-z0-9*]+|\bwhsec_[A-Za-z0-9+/=]+/g;
+
+/**
+ * An error as a log line carries it: its name and message, cut to `max` characters, with
+ * anything that looks like a key or secret blanked (a library's message may quote one).
+ */
+export function errorForLog(err: unknown, max: number): string {
+  if (!(err instanceof Error)) return "unknown";
+  return `${err.name}: ${err.message}`.replace(SECRET_LIKE, "[redacted]").slice(0, max);
+}

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { HonoEnv } from "../env.ts";
+import { errorForLog } from "../errors.ts";
 
 /**
  * One JSON line per request. Only fields chosen here are logged: never headers, bodies,
@@ -23,8 +24,7 @@ export const logRequests: MiddlewareHandler<HonoEnv> = async function logRequest
   const failure = c.error;
   if (c.res.status >= 500) {
     if (failure) {
-      const cause = failure.cause instanceof Error ? failure.cause : failure;
-      line.error = `${cause.name}: ${cause.message}`.slice(0, 500);
+      line.error = errorForLog(failure.cause instanceof Error ? failure.cause : failure, 500);
     }
     console.error(JSON.stringify(line));
   } else {

@@ -10,6 +10,7 @@ import {
   takeLease,
 } from "../db/deliveries.ts";
 import { findEndpointById } from "../db/webhook-endpoints.ts";
+import { errorForLog } from "../errors.ts";
 import { post } from "./post.ts";
 import { queueDelay, retryDelay } from "./schedule.ts";
 import { decryptSecret } from "./secrets.ts";
@@ -69,7 +70,7 @@ async function settle(message: Message<unknown>, work: () => Promise<Step>): Pro
       JSON.stringify({
         webhooks: "delivery message failed; retried",
         attempts: message.attempts,
-        error: err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : "unknown",
+        error: errorForLog(err, 300),
       }),
     );
     message.retry({ delaySeconds: INTERNAL_RETRY_SECONDS });

@@ -6,6 +6,7 @@ import {
   type DeliveryMessage,
   unclaim,
 } from "../db/deliveries.ts";
+import { errorForLog } from "../errors.ts";
 
 /**
  * Handing deliveries to Cloudflare Queues. A batch that wrote events hands its deliveries over
@@ -37,7 +38,7 @@ async function send(deps: ProducerDeps, messages: DeliveryMessage[]): Promise<nu
         JSON.stringify({
           webhooks: "could not hand deliveries to the queue; the sweep sends them",
           deliveries: messages.length - sent,
-          error: err instanceof Error ? err.message.slice(0, 200) : "unknown",
+          error: errorForLog(err, 200),
         }),
       );
       await unclaim(deps.db, messages.slice(i)).catch(() => undefined);

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { nowMs, nowSeconds } from "../clock.ts";
 import type { DeliveryMessage } from "../db/deliveries.ts";
 import type { HonoEnv } from "../env.ts";
-import { successEnvelope } from "../errors.ts";
+import { errorForLog, successEnvelope } from "../errors.ts";
 import { limitBodyTo, MAX_WEBHOOK_BYTES } from "../middleware/limit-body.ts";
 import { enqueueOrigin } from "../outbound/producer.ts";
 import type { EventOutcome } from "../schemas/responses.ts";
@@ -58,6 +58,6 @@ export const webhookRoutes = new Hono<HonoEnv>().post(
 
 /** A follow-up that could not even record its outcome (D1 failing): the cron runs it again. */
 function logFollowUpFailure(err: unknown): void {
-  const error = err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : "unknown";
+  const error = errorForLog(err, 300);
   console.error(JSON.stringify({ followUp: "not recorded; the cron retries it", error }));
 }
