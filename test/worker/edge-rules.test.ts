@@ -61,8 +61,16 @@ describe("no header value can cause a 500", () => {
       );
       expect(res.status, origin).toBe(403);
       expect(res.headers.get("Access-Control-Allow-Origin"), origin).toBeNull();
+      // A token call from it is refused like one from an origin the app does not allow.
+      const token = await signToken(keys, app);
+      const created = await postJson(CREATE, validBody({ state: newState() }), {
+        Authorization: `Bearer ${token}`,
+        Origin: origin,
+      });
+      expect(created.status, origin).toBe(403);
     }
     expect(await rowsOfApp(app.id)).toHaveLength(0);
+    expect(stripe.creates()).toHaveLength(0);
   });
 });
 
@@ -129,6 +137,57 @@ describe("the payment page is always a page", () => {
     // The write was tried (and failed) after the answer, not before it.
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(d1Counter.left).toBe(0);
+  });
+
+  it("redirects while the opened_at write still hangs", async () => {
+    const { hash, state } = await openCheckout();
+    let release: () => void = () => undefined;
+    const hanging = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // D1 as it is, but the opened_at write does not answer until released.
+    const db = new Proxy(env.DB, {
+      get(target, name) {
+        if (name !== "prepare") {
+          const value = Reflect.get(target, name);
+          return typeof value === "function" ? value.bind(target) : value;
+        }
+        return (sql: string) => {
+          const statement = target.prepare(sql);
+          if (!/SET opened_at/.test(sql)) return statement;
+          return new Proxy(statement, {
+            get(inner, member) {
+              if (member === "bind") {
+                return (...values: unknown[]) => {
+                  const bound = inner.bind(...values);
+                  return new Proxy(bound, {
+                    get(b, m) {
+                      if (m === "run") return () => hanging.then(() => b.run());
+                      const v = Reflect.get(b, m);
+                      return typeof v === "function" ? v.bind(b) : v;
+                    },
+                  });
+                };
+              }
+              const v = Reflect.get(inner, member);
+              return typeof v === "function" ? v.bind(inner) : v;
+            },
+          });
+        };
+      },
+    });
+    const answered = worker.fetch(
+      new Request(`${ORIGIN}/checkout/${hash}?state=${state}`, {
+        redirect: "manual",
+      }) as Request<unknown, IncomingRequestCfProperties>,
+      { ...env, DB: db } as Bindings,
+      createExecutionContext(),
+    );
+    const timeout = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 2000));
+    const res = await Promise.race([answered, timeout]);
+    release();
+    expect(res).not.toBe("timeout");
+    expect((res as Response).status).toBe(303);
   });
 });
 

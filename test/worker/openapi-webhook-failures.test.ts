@@ -163,6 +163,7 @@ describe("the webhook routes answer failures as documented", () => {
     }
     // Every endpoint of the event's mode is disabled or skips its type: nowhere to send it.
     const again = await call(path, { method: "POST", headers });
+    expect(again.status, again.body.error ?? "").toBe(409);
     await expectDocumentedFailure("post", REDELIVER, again);
 
     const full = await givenWriter();

@@ -157,6 +157,9 @@ describe("POST /api/v1/webhook-endpoints", () => {
     const rows = await env.DB.prepare("SELECT url FROM webhook_endpoints WHERE app_id = ?1")
       .bind(app.id)
       .all<{ url: string }>();
+    // Only the endpoint made above, with its own URL: the refused one was stored nowhere, not
+    // even normalised.
+    expect(rows.results).toHaveLength(1);
     expect(rows.results.map((r) => r.url)).not.toContain(url);
   });
 
