@@ -56,6 +56,38 @@ describe("billing state from Stripe's events", () => {
       ],
       invoices: [{ id: sub?.latest_invoice, status: "paid", attemptCount: 1, amountPaid: 1900 }],
     });
+    // Every field SPEC lists, as Stripe's objects have them.
+    const at = (seconds: number | undefined) => new Date((seconds ?? 0) * 1000).toISOString();
+    const invoice = stripe.billing.invoices.get(sub?.latest_invoice ?? "");
+    expect(billing?.subscriptions[0]).toEqual({
+      id: subscriptionId,
+      status: "active",
+      price: "price_eur_monthly",
+      quantity: 1,
+      currentPeriodStart: at(sub?.current_period_start),
+      currentPeriodEnd: at(sub?.current_period_end),
+      cancelAtPeriodEnd: false,
+      canceledAt: null,
+      endedAt: null,
+      trialEnd: null,
+      syncedAt: expect.any(String),
+    });
+    expect(billing?.invoices[0]).toEqual({
+      id: sub?.latest_invoice,
+      status: "paid",
+      subscriptionId,
+      currency: "eur",
+      amountDue: 1900,
+      amountPaid: 1900,
+      amountRemaining: 0,
+      attemptCount: 1,
+      hostedInvoiceUrl: `https://checkout.stripe.test/i/${sub?.latest_invoice}`,
+      invoicePdf: `https://checkout.stripe.test/i/${sub?.latest_invoice}/pdf`,
+      periodStart: at(invoice?.period_start),
+      periodEnd: at(invoice?.period_end),
+      paidAt: at(invoice?.paid_at ?? undefined),
+      createdAt: at(invoice?.created),
+    });
     // Each object was read from Stripe, not taken from the event.
     const reads = stripe.requests.filter((r) => r.method === "GET").map((r) => r.path);
     expect(reads).toContain(`/v1/subscriptions/${subscriptionId}`);

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { givenKey, givenWriter, newState } from "./helpers/apps.ts";
 import { billingOf, deliverAll, paidSubscription, subscriptionRow } from "./helpers/billing.ts";
@@ -175,5 +176,26 @@ describe("no second subscription", () => {
     expect((await postJson(path, subscriptionBody(), headers)).status).toBe(409);
     const otherTenant = `/api/v1/tenants/${crypto.randomUUID()}/checkout-sessions`;
     expect((await postJson(otherTenant, subscriptionBody(), headers)).status).toBe(200);
+    const live = await postJson(path, { ...subscriptionBody(), test: false }, headers);
+    expect(live.status, live.body.error ?? "").toBe(200);
+  });
+
+  it("counts trialing as running and paid for: paidUntil is the trial period's end", async () => {
+    const { app, headers } = await givenWriter();
+    const { tenantId, subscriptionId } = await paidSubscription(headers);
+    // No checkout of ours starts a trial; Stripe can (a trial added in the dashboard).
+    await env.DB.prepare("UPDATE subscriptions SET status = 'trialing' WHERE id = ?1")
+      .bind(subscriptionId)
+      .run();
+    const { billing } = await billingOf((await givenKey(app.id, "read")).headers, tenantId);
+    expect(billing?.subscriptions[0]?.status).toBe("trialing");
+    expect(billing?.paidUntil).toBe(billing?.subscriptions[0]?.currentPeriodEnd);
+    const second = await postJson(
+      `/api/v1/tenants/${tenantId}/checkout-sessions`,
+      subscriptionBody(),
+      headers,
+    );
+    expect(second.status).toBe(409);
+    expect(second.body.error).toContain(`${subscriptionId} (trialing)`);
   });
 });

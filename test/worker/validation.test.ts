@@ -239,6 +239,21 @@ describe("body validation", () => {
     expect(stripe.requests).toHaveLength(0);
   });
 
+  it("reads the tenant route's body by the same content-type rules", async () => {
+    const { app, headers } = await givenWriter();
+    const path = `/api/v1/tenants/${crypto.randomUUID()}/checkout-sessions`;
+    const body = () => JSON.stringify(validBody({ state: newState() }));
+    const plain = await call(path, { method: "POST", headers, body: body() });
+    expect(plain.status, plain.body.error ?? "").toBe(200);
+    const xml = await call(path, {
+      method: "POST",
+      headers: { ...headers, "Content-Type": "application/xml" },
+      body: body(),
+    });
+    expect(xml.status).toBe(415);
+    expect(await rowsOfApp(app.id)).toHaveLength(1);
+  });
+
   it("accepts application/json with charset utf-8", async () => {
     const { headers } = await givenWriter();
     const res = await postJson(CREATE, validBody({ state: newState() }), {
