@@ -59,7 +59,10 @@ function workerProject(
         },
       }),
     ],
-    test: { name, ...files, setupFiles: ["./test/worker/setup.ts"] },
+    // 20 s, not vitest's 5 s: the heavier tests (hundreds of concurrent requests, every order of
+    // a batch of events) take 3-5 s on two cores, and one that times out keeps running into the
+    // next test's faults and rows, so a slow machine would fail a whole file.
+    test: { name, ...files, setupFiles: ["./test/worker/setup.ts"], testTimeout: 20_000 },
   };
 }
 

@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import Stripe from "stripe";
 import * as z from "zod";
+import { deliverEvents } from "../stripe-double/delivery.ts";
 import { type DoubleEvent, type Fault, StripeDouble } from "../stripe-double/double.ts";
 import { handleHostedCheckout } from "../stripe-double/hosted.ts";
 import { handleHostedPortal } from "../stripe-double/portal-page.ts";
@@ -91,6 +92,7 @@ const faultSchema: z.ZodType<Fault> = z.discriminatedUnion("kind", [
     shouldRetry: z.boolean().optional(),
   }),
   z.strictObject({ kind: z.literal("timeout"), afterCreate: z.boolean().optional() }),
+  z.strictObject({ kind: z.literal("saved"), status: z.int().min(500).max(599).optional() }),
   z.strictObject({ kind: z.literal("network") }),
   z.strictObject({ kind: z.literal("garbage") }),
   z.strictObject({
@@ -191,11 +193,14 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   if (control) {
     if (!control.events)
       return send(control.status, "application/json", JSON.stringify(control.body));
-    // Like Stripe: each event is sent, and the answer says what the worker made of each.
-    const delivered = [];
-    for (const event of control.events) {
-      delivered.push({ type: event.type, id: event.id, status: await deliverEvent(event) });
-    }
+    // Like Stripe: the events go out together (and again after a failure); the answer says
+    // what the worker made of each in the end.
+    const delivered = (await deliverEvents(control.events, deliverEvent)).map((d) => ({
+      type: d.event.type,
+      id: d.event.id,
+      status: d.status,
+      attempts: d.attempts,
+    }));
     return send(200, "application/json", JSON.stringify({ events: delivered }));
   }
   if (req.method === "GET" && url.pathname === "/__double/sessions") {
@@ -212,8 +217,8 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const hosted = handleHostedCheckout(double, request) ?? handleHostedPortal(double, request);
   let response: Response;
   if (hosted) {
-    // Like Stripe, the events reach the worker before the person reaches the success URL.
-    for (const event of hosted.events) await deliverEvent(event);
+    // Like Stripe, the events reach the worker (together) before the person reaches the success URL.
+    await deliverEvents(hosted.events, deliverEvent);
     response = hosted.response;
   } else {
     response = await double.handle(request);

@@ -19,7 +19,7 @@ import {
   type DoubleSession,
   publicSession,
 } from "./checkout-sessions.ts";
-import { IdempotencyLayer } from "./idempotency.ts";
+import { type Executed, IdempotencyLayer } from "./idempotency.ts";
 import {
   type DoubleEvent,
   type Fault,
@@ -42,6 +42,11 @@ export interface StripeDoubleOptions {
   taxRates?: string[];
   /** Answer every request after this many ms (a slow Stripe), before any fault. */
   latencyMs?: number;
+  /**
+   * Answer every GET after this many ms (default 10): Stripe's reads take time, so the reads of
+   * events delivered together overlap, as they do in production. 0 only where a test says so.
+   */
+  readLatencyMs?: number;
 }
 
 const DEFAULT_PRICES: Record<string, Price> = {
@@ -66,6 +71,22 @@ function abortable(signal: AbortSignal | undefined, maxMs: number): Promise<neve
   });
 }
 
+const DEFAULT_READ_LATENCY_MS = 10;
+
+/** Stripe's answer when it failed after execution began: saved, and not to be retried as is. */
+function savedFailure(status: number): Executed {
+  return {
+    status,
+    payload: {
+      error: {
+        type: "api_error",
+        message: `stripe double: ${status} after execution began (saved under the Idempotency-Key)`,
+      },
+    },
+    headers: { "Stripe-Should-Retry": "false" },
+  };
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class StripeDouble {
@@ -80,6 +101,8 @@ export class StripeDouble {
   private readonly faults: Fault[] = [];
   private readonly idempotency = new IdempotencyLayer(() => this.nowMs());
   private latencyMs: number;
+  private readLatencyMs: number;
+  private readonly initialReadLatencyMs: number;
   private clockOffsetMs = 0;
 
   constructor(options: StripeDoubleOptions = {}) {
@@ -87,6 +110,8 @@ export class StripeDouble {
     this.prices = { ...(options.prices ?? DEFAULT_PRICES) };
     this.taxRates = [...(options.taxRates ?? DEFAULT_TAX_RATES)];
     this.latencyMs = options.latencyMs ?? 0;
+    this.readLatencyMs = options.readLatencyMs ?? DEFAULT_READ_LATENCY_MS;
+    this.initialReadLatencyMs = this.readLatencyMs;
   }
 
   /** The double's clock, in ms: the real one, moved by `advanceClock`. */
@@ -106,6 +131,11 @@ export class StripeDouble {
   /** How long every API answer waits (a slow Stripe); the bench changes it between phases. */
   setLatency(ms: number): void {
     this.latencyMs = ms;
+  }
+
+  /** How long every GET waits, on top of `latencyMs`. */
+  setReadLatency(ms: number): void {
+    this.readLatencyMs = ms;
   }
 
   /** Queue faults: each request to the API takes the next one, until they run out. */
@@ -130,6 +160,7 @@ export class StripeDouble {
     this.idempotency.clear();
     this.billing.clear();
     this.clockOffsetMs = 0;
+    this.readLatencyMs = this.initialReadLatencyMs;
   }
 
   /** Adds a customer, as if an earlier checkout had created one. */
@@ -164,22 +195,32 @@ export class StripeDouble {
     });
     this.requests.push({ method: request.method, path: url.pathname, headers, form });
 
-    if (this.latencyMs > 0) await sleep(this.latencyMs);
+    const latency = this.latencyMs + (request.method === "GET" ? this.readLatencyMs : 0);
+    if (latency > 0) await sleep(latency);
     const fault = this.faults.shift();
     const afterExecution =
       fault && (fault.kind === "status" || fault.kind === "timeout") && fault.afterCreate;
-    if (fault && fault.kind !== "delay" && !afterExecution) {
+    if (fault && fault.kind !== "delay" && fault.kind !== "saved" && !afterExecution) {
       return this.strike(fault, request.signal);
     }
     const lateAnswer = fault?.kind === "delay" && fault.afterCreate ? fault.ms : 0;
     const delayMs = fault?.kind === "delay" && !lateAnswer ? fault.ms : 0;
-    const response = await this.route(request.method, url.pathname, headers, form, delayMs);
+    const failure = fault?.kind === "saved" ? savedFailure(fault.status ?? 500) : null;
+    const response = await this.route(request.method, url.pathname, headers, form, {
+      delayMs,
+      failure,
+    });
+    // A read (nothing saved for it) fails the same way, after it executed.
+    if (failure && response.ok) return json(failure.status, failure.payload, failure.headers);
     if (fault && afterExecution) return this.strike(fault, request.signal);
     if (lateAnswer > 0) await sleep(lateAnswer);
     return response;
   }
 
-  private strike(fault: Exclude<Fault, { kind: "delay" }>, signal: AbortSignal | undefined) {
+  private strike(
+    fault: Exclude<Fault, { kind: "delay" | "saved" }>,
+    signal: AbortSignal | undefined,
+  ) {
     switch (fault.kind) {
       case "timeout":
         return abortable(signal, 30_000);
@@ -211,7 +252,7 @@ export class StripeDouble {
     path: string,
     headers: Record<string, string>,
     form: Record<string, string>,
-    delayMs: number,
+    execution: { delayMs: number; failure: Executed | null },
   ): Promise<Response> {
     const key = /^Bearer ((sk|rk)_(test|live)_\w+)$/.exec(headers.authorization ?? "");
     if (!key) {
@@ -221,9 +262,10 @@ export class StripeDouble {
     }
     const livemode = key[3] === "live";
     const account = headers["stripe-account"] ?? null;
-    const executing = async <T>(work: () => T): Promise<{ status: number; payload: T }> => {
-      if (delayMs > 0) await sleep(delayMs);
-      return { status: 200, payload: work() };
+    const executing = async (work: () => unknown): Promise<Executed> => {
+      if (execution.delayMs > 0) await sleep(execution.delayMs);
+      const payload = work();
+      return execution.failure ?? { status: 200, payload };
     };
     const idempotently = (work: () => Record<string, unknown>) =>
       this.idempotency.run(

@@ -8,12 +8,15 @@ interface SavedResult {
   params: string;
   status: number;
   payload: unknown;
+  headers?: Record<string, string>;
   savedAt: number;
 }
 
 export interface Executed {
   status: number;
   payload: unknown;
+  /** Headers of the answer that are saved and replayed with it (Stripe-Should-Retry). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -73,7 +76,7 @@ export class IdempotencyLayer {
           },
         });
       }
-      return json(seen.status, seen.payload, { "Idempotent-Replayed": "true" });
+      return json(seen.status, seen.payload, { ...seen.headers, "Idempotent-Replayed": "true" });
     }
     this.inFlight.add(id);
     try {
@@ -92,7 +95,7 @@ export class IdempotencyLayer {
     try {
       const result = await execute();
       save(result);
-      return json(result.status, result.payload);
+      return json(result.status, result.payload, result.headers);
     } catch (err) {
       if (!(err instanceof StripeRefusal)) throw err;
       const refused = { status: err.status, payload: refusalBody(err) };

@@ -13,10 +13,14 @@ export interface RecordedRequest {
  * is executed (and its result saved) and only the answer is lost. `delay` holds the request
  * while it executes, so a concurrent request with the same key meets it in flight; with
  * `afterCreate`, the request is executed at once and only its answer is late (a read that
- * reports the state of its arrival, answered after later changes).
+ * reports the state of its arrival, answered after later changes). `saved` is Stripe failing
+ * after execution began: the request is executed (whatever it made exists), Stripe answers a
+ * 5xx with `Stripe-Should-Retry: false`, and saves that answer under the Idempotency-Key, so
+ * every retry with the key gets the same 5xx for 24 hours (docs.stripe.com/api/idempotent_requests).
  */
 export type Fault =
   | { kind: "status"; status: number; afterCreate?: boolean; type?: string; shouldRetry?: boolean }
+  | { kind: "saved"; status?: number }
   | { kind: "timeout"; afterCreate?: boolean }
   | { kind: "network" }
   | { kind: "garbage" }

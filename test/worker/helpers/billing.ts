@@ -1,19 +1,53 @@
 import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../../../src/index.ts";
+import { type DeliveryOptions, deliverEvents } from "../../../stripe-double/delivery.ts";
 import type { DoubleEvent } from "../../../stripe-double/double.ts";
 import { newState } from "./apps.ts";
 import { call, postJson, validBody } from "./http.ts";
 import { stripe } from "./stripe.ts";
 import { deliver } from "./webhooks.ts";
 
-/** Delivers Stripe's events to the worker in the order given; every one must be taken. */
-export async function deliverAll(events: readonly DoubleEvent[]): Promise<void> {
-  for (const event of events) {
-    const res = await deliver(event);
-    if (res.status !== 200)
-      throw new Error(`${event.type}: ${res.status} ${JSON.stringify(res.body)}`);
+/**
+ * Delivers Stripe's events to the worker as Stripe does (stripe-double/delivery.ts): all at
+ * once, each failure delivered again; `{ sequential: true }` only where a test needs one after
+ * another. Every event must end taken (200).
+ */
+export async function deliverAll(
+  events: readonly DoubleEvent[],
+  options: DeliveryOptions = {},
+): Promise<void> {
+  const answers = new Map<string, string>();
+  const results = await deliverEvents(
+    events,
+    async (event) => {
+      const res = await deliver(event);
+      answers.set(event.id, `${res.status} ${JSON.stringify(res.body)}`);
+      return res.status;
+    },
+    options,
+  );
+  const refused = results.filter((r) => r.status !== 200);
+  if (refused.length > 0) {
+    throw new Error(refused.map((r) => `${r.event.type}: ${answers.get(r.event.id)}`).join("; "));
   }
+}
+
+/** A customer at the double that an earlier checkout of the tenant left (tenant_customers). */
+export async function givenTenantCustomer(
+  appId: string,
+  tenantId: string,
+  livemode: boolean,
+  account: string | null = null,
+): Promise<string> {
+  const customer = stripe.addCustomer(livemode, account);
+  const now = Math.floor(Date.now() / 1000);
+  await env.DB.prepare(
+    "INSERT INTO tenant_customers (app_id, tenant_id, livemode, stripe_customer_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+  )
+    .bind(appId, tenantId, livemode ? 1 : 0, customer, now)
+    .run();
+  return customer;
 }
 
 /**
