@@ -98,9 +98,8 @@ export async function applyBillingEvent(
   const outbox = new OutboxBatch(deps.db, deps.nowMs());
   const events = billingEventStatements(outbox, synced.changes);
   const outcome = await applyEventOnce(deps.db, processed, [
-    ...events.before,
+    ...events,
     ...synced.statements,
-    ...events.after,
     ...outbox.finish(),
   ]);
   if (outcome === "duplicate") return { outcome, changes: [] };

@@ -60,12 +60,7 @@ export async function reconcileSubscriptions(
       const synced = await syncSubscriptionAndInvoice(deps, ref);
       const outbox = new OutboxBatch(deps.db, deps.nowMs());
       const events = billingEventStatements(outbox, synced.changes);
-      await deps.db.batch([
-        ...events.before,
-        ...synced.statements,
-        ...events.after,
-        ...outbox.finish(),
-      ]);
+      await deps.db.batch([...events, ...synced.statements, ...outbox.finish()]);
       if (!outbox.empty) result.origins.push(outbox.origin);
       const change = synced.changes[0];
       if (change?.kind === "subscription") {

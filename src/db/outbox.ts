@@ -39,7 +39,7 @@ const OBJECT_JSON = {
     'createdAt', ${iso("o.created_at")}, 'updatedAt', ${isoMs("o.fetched_at_ms")})`,
 } as const;
 
-type ObjectKind = keyof typeof OBJECT_JSON;
+export type ObjectKind = keyof typeof OBJECT_JSON;
 
 const TABLE: Record<ObjectKind, string> = {
   checkout: "checkout_sessions",
@@ -51,8 +51,8 @@ const TABLE: Record<ObjectKind, string> = {
 const NEW_EVENT_ID = "'evt_' || lower(hex(randomblob(16)))";
 
 /**
- * The events of one D1 batch. Add the statements it returns to the batch (after the change for
- * billing objects, before it for checkouts: see the callers), and `finish()` last.
+ * The events of one D1 batch. Add the statements it returns to the batch before the change they
+ * tell of (each decides against the row as it is then), and `finish()` last.
  */
 export class OutboxBatch {
   /** Names this batch's events, for the fan-out and for handing them to the queue after commit. */
@@ -84,23 +84,21 @@ export class OutboxBatch {
   }
 
   /**
-   * An event for a subscription or invoice, placed after its upsert: only if the row now holds
-   * this very read (a newer read that won instead has its own events).
+   * The events that `select` names, one per row it gives with a type that is not NULL. `select`
+   * (with its own parameters ?1…?n) gives `type, app_id, tenant_id, livemode, object_id` and
+   * decides in SQL against the rows as the batch finds them, so any interleaving of batches
+   * writes one event per change (src/db/billing-events.ts).
    */
-  billingEvent(
-    type: OutboundEventType,
-    kind: "subscription" | "invoice",
-    id: string,
-    fetchedAtMs: number,
-  ): D1PreparedStatement {
+  selectedEvents(kind: ObjectKind, select: string, params: unknown[]): D1PreparedStatement {
     this.kinds.add(kind);
+    const n = params.length;
     return this.db
       .prepare(
         `INSERT INTO webhook_events (id, app_id, tenant_id, livemode, type, object_kind, object_id, object, origin, created_at_ms)
-         SELECT ${NEW_EVENT_ID}, app_id, tenant_id, livemode, ?3, ?4, id, '{}', ?5, ?6
-         FROM ${TABLE[kind]} WHERE id = ?1 AND fetched_at_ms = ?2`,
+         SELECT ${NEW_EVENT_ID}, s.app_id, s.tenant_id, s.livemode, s.type, ?${n + 1}, s.object_id, '{}', ?${n + 2}, ?${n + 3}
+         FROM (${select}) s WHERE s.type IS NOT NULL`,
       )
-      .bind(id, fetchedAtMs, type, kind, this.origin, this.atMs);
+      .bind(...params, kind, this.origin, this.atMs);
   }
 
   /** Whether any event statement was made (else there is nothing to finish). */
