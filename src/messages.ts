@@ -43,7 +43,12 @@ export const STRIPE_OPERATIONS = {
   markCustomerReverseCharge: {
     what: "the update of the tenant's Stripe customer (tax_exempt=reverse)",
     doing: "update the tenant's Stripe customer (tax_exempt=reverse)",
-    retry: "retry the same request (same state)",
+    retry: "it is tried again",
+  },
+  markCustomerNotExempt: {
+    what: "the update of the tenant's Stripe customer (tax_exempt=none)",
+    doing: "update the tenant's Stripe customer (tax_exempt=none)",
+    retry: "it is tried again",
   },
   readSubscription: {
     what: "the read of the subscription",
@@ -138,6 +143,8 @@ export const MESSAGES = {
     "This refund's checkout (named in its payment's metadata) has no recorded completion yet; Stripe delivers the event again",
   /** The status named for a subscription paid at checkout that no Stripe event has shown yet. */
   subscriptionAwaitingEvents: "paid at checkout, its events not yet received",
+  reverseChargeContradicts: (id: string, mode: Mode, reverse: boolean) =>
+    `This tenant's running subscription ${id} of this app in ${mode} mode is charged ${reverse ? "without" : "with"} reverse charge; a checkout ${reverse ? "with" : "without"} reverse charge would change the tax treatment of its invoices. Cancel the subscription first, or check out with the same isReverseCharge`,
   subscriptionExists: (id: string, status: string, mode: Mode) =>
     `This tenant already has a subscription of this app in ${mode} mode, ${id} (${status}); change or cancel it in the customer portal (POST /api/v1/tenants/{tenantId}/portal-sessions) instead of buying a second one`,
   tokenOtherTenant:

@@ -48,6 +48,18 @@ function leaseSeconds(config: Config): number {
  */
 const MIN_SECONDS_TO_RESEND = 31 * 60;
 
+/**
+ * A new hash and expiry for a pending reservation, and so a new Idempotency-Key for its Stripe
+ * call: for one whose expiry is too close to be sent again, or whose key Stripe spent on a saved
+ * failure. Nobody holds the URL of a session the old key may have made: it is never answered.
+ */
+export function renewedReservation(deps: ClaimDeps): { hash: string; expiresAt: number } {
+  return {
+    hash: newCheckoutHash(),
+    expiresAt: deps.now() + deps.config.CHECKOUT_EXPIRES_MINUTES * 60,
+  };
+}
+
 /** Rounds of reserve / wait / take over before a request gives up (each waits at most a lease). */
 const MAX_ROUNDS = 4;
 
@@ -100,12 +112,7 @@ export async function claimCheckout(deps: ClaimDeps, request: ReservationRequest
     if (current.leaseExpiresAt > takeoverAt) continue;
     const takeover = newLease(deps, takeoverAt);
     const renewal =
-      current.expiresAt - takeoverAt < MIN_SECONDS_TO_RESEND
-        ? {
-            hash: newCheckoutHash(),
-            expiresAt: takeoverAt + deps.config.CHECKOUT_EXPIRES_MINUTES * 60,
-          }
-        : null;
+      current.expiresAt - takeoverAt < MIN_SECONDS_TO_RESEND ? renewedReservation(deps) : null;
     const taken = await takeOverPendingCheckout(deps.db, current, takeover, takeoverAt, renewal);
     if (taken) return { kind: "owner", record: taken, leaseOwner: takeover.owner };
   }

@@ -19,14 +19,12 @@ import type { CreatedSession, StripeGateway } from "../stripe/client.ts";
 import {
   CREATE_CHECKOUT_SESSION,
   isResourceMissing,
-  MARK_CUSTOMER_REVERSE_CHARGE,
-  type StripeOperation,
+  spentIdempotencyKey,
   toStripeApiError,
 } from "../stripe/errors.ts";
 import { idempotencyKey } from "../stripe/idempotency.ts";
 import { buildCheckoutSessionParams } from "../stripe/params.ts";
-import { claimCheckout } from "./claim.ts";
-import { markCustomerReverseCharge } from "./tax-exempt.ts";
+import { claimCheckout, renewedReservation } from "./claim.ts";
 import { toCheckoutView } from "./view.ts";
 
 export interface CreateCheckoutDeps {
@@ -119,26 +117,18 @@ export async function createCheckout(
   return openAtStripe(deps, stripe, claim.record, claim.leaseOwner, body as PayableBody, app);
 }
 
-type Attempt = { session: CreatedSession } | { failure: unknown; op: StripeOperation };
+type Attempt = { session: CreatedSession } | { failure: unknown };
 
-/** One try at Stripe: the known customer marked for reverse charge, then the session created. */
+/**
+ * One try at Stripe: the session created. Nothing else changes at Stripe before the checkout is
+ * paid (the customer's tax treatment follows paid checkouts: src/checkouts/tax-exempt.ts).
+ */
 async function attemptAtStripe(
   stripe: StripeGateway,
   record: CheckoutRecord,
   body: PayableBody,
   app: AppRecord,
 ): Promise<Attempt> {
-  if (record.reverseCharge && record.stripeCustomerId && record.mode !== "setup") {
-    try {
-      await markCustomerReverseCharge(stripe, {
-        customerId: record.stripeCustomerId,
-        livemode: record.livemode,
-        stripeAccount: record.stripeAccount,
-      });
-    } catch (failure) {
-      return { failure, op: MARK_CUSTOMER_REVERSE_CHARGE };
-    }
-  }
   const params = buildCheckoutSessionParams(body, {
     appId: record.appId,
     tenantId: record.tenantId,
@@ -161,15 +151,8 @@ async function attemptAtStripe(
   try {
     return { session: await stripe.createCheckoutSession(params, options) };
   } catch (failure) {
-    return { failure, op: CREATE_CHECKOUT_SESSION };
+    return { failure };
   }
-}
-
-/** Stripe no longer has the customer this reservation was going to use. */
-function customerIsGone(attempt: Exclude<Attempt, { session: CreatedSession }>): boolean {
-  return attempt.op === MARK_CUSTOMER_REVERSE_CHARGE
-    ? isResourceMissing(attempt.failure)
-    : isResourceMissing(attempt.failure, "customer");
 }
 
 /**
@@ -188,15 +171,19 @@ async function openAtStripe(
   app: AppRecord,
 ): Promise<CheckoutView> {
   let record = reserved;
+  let spent = false;
   try {
-    await refuseSecondSubscription(deps, record);
+    await refuseConflictsWithSubscription(deps, record);
     let attempt = await attemptAtStripe(stripe, record, body, app);
-    if ("failure" in attempt && record.stripeCustomerId && customerIsGone(attempt)) {
+    // Stripe no longer has the customer this reservation was going to use.
+    const customerGone = "failure" in attempt && isResourceMissing(attempt.failure, "customer");
+    if (customerGone && record.stripeCustomerId) {
       record = await withoutCustomer(deps, record, leaseOwner);
       attempt = await attemptAtStripe(stripe, record, body, app);
     }
     if ("session" in attempt) return await recordSession(deps, record, attempt.session);
-    throw toStripeApiError(attempt.failure, record.livemode, attempt.op);
+    spent = spentIdempotencyKey(attempt.failure);
+    throw toStripeApiError(attempt.failure, record.livemode, CREATE_CHECKOUT_SESSION);
   } catch (err) {
     const error = toStripeApiError(err, record.livemode);
     if (error.code === "bad_request" || error.code === "conflict") {
@@ -208,8 +195,11 @@ async function openAtStripe(
         deps.now(),
       );
     } else {
-      // Best effort: if D1 is failing too, the lease simply runs out.
-      await releaseLease(deps.db, record.id, leaseOwner).catch(() => undefined);
+      // Best effort: if D1 is failing too, the lease simply runs out. After a 5xx Stripe
+      // answered (and saved under the key) the retry goes out under a new key, else it would
+      // meet that saved 5xx for a day.
+      const renewal = spent ? renewedReservation(deps) : null;
+      await releaseLease(deps.db, record.id, leaseOwner, renewal).catch(() => undefined);
     }
     throw error;
   }
@@ -226,15 +216,28 @@ async function openAtStripe(
  */
 const AWAITING_EVENTS_SECONDS = 86_400;
 
-async function refuseSecondSubscription(deps: CreateCheckoutDeps, record: CheckoutRecord) {
-  if (record.mode !== "subscription" || !record.tenantId) return;
+/*
+ * And a payment checkout whose reverse charge contradicts the tenant's running subscription is
+ * refused: once paid, it would set the customer's tax treatment (which the subscription's
+ * invoices print) to the opposite of what that subscription was bought with.
+ */
+async function refuseConflictsWithSubscription(deps: CreateCheckoutDeps, record: CheckoutRecord) {
+  if (record.mode === "setup" || !record.tenantId) return;
   const key = { appId: record.appId, tenantId: record.tenantId, livemode: record.livemode };
   const mode = record.livemode ? "live" : "test";
   const current = await findCurrentSubscription(deps.db, key);
   if (current && current.checkoutId !== record.id) {
-    throw new ApiError("conflict", MESSAGES.subscriptionExists(current.id, current.status, mode));
+    if (record.mode === "subscription") {
+      throw new ApiError("conflict", MESSAGES.subscriptionExists(current.id, current.status, mode));
+    }
+    if (current.reverseCharge !== null && current.reverseCharge !== record.reverseCharge) {
+      throw new ApiError(
+        "conflict",
+        MESSAGES.reverseChargeContradicts(current.id, mode, record.reverseCharge),
+      );
+    }
   }
-  if (current) return;
+  if (current || record.mode !== "subscription") return;
   const since = deps.now() - AWAITING_EVENTS_SECONDS;
   const paid = await findSubscriptionAwaitingEvents(deps.db, key, since);
   if (paid && paid.checkoutId !== record.id) {

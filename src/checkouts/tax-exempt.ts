@@ -7,29 +7,28 @@ import {
 } from "../db/follow-ups.ts";
 import { ApiError } from "../errors.ts";
 import type { StripeGateway } from "../stripe/client.ts";
-import { MARK_CUSTOMER_REVERSE_CHARGE, toStripeApiError } from "../stripe/errors.ts";
+import { toStripeApiError, UPDATE_CUSTOMER_TAX_EXEMPT } from "../stripe/errors.ts";
 import { idempotencyKey } from "../stripe/idempotency.ts";
 
-export interface CustomerAtStripe {
-  customerId: string;
-  livemode: boolean;
-  stripeAccount: string | null;
-}
-
-/** Marks a customer tax-exempt `reverse` (EU reverse charge), one key per customer and mode. */
-export async function markCustomerReverseCharge(
+/**
+ * Sets the customer's tax treatment to what the follow-up found, under a key of its checkout
+ * and that value: a failure Stripe saved under one checkout's key never blocks another's.
+ */
+async function updateCustomerTaxExempt(
   stripe: StripeGateway,
-  customer: CustomerAtStripe,
+  followUp: TaxExemptFollowUp,
 ): Promise<void> {
-  await stripe.markCustomerReverseCharge(customer.customerId, {
+  const params = { tax_exempt: followUp.taxExempt };
+  await stripe.updateCustomerTaxExempt(followUp.customerId, followUp.taxExempt, {
     idempotencyKey: await idempotencyKey(
       "customer",
-      customer.customerId,
-      customer.livemode,
-      customer.stripeAccount,
-      { tax_exempt: "reverse" },
+      followUp.checkoutId,
+      followUp.customerId,
+      followUp.livemode,
+      followUp.stripeAccount,
+      params,
     ),
-    stripeAccount: customer.stripeAccount,
+    stripeAccount: followUp.stripeAccount,
   });
 }
 
@@ -55,14 +54,14 @@ async function attemptFollowUp(
   const now = deps.now();
   let outcome: FollowUpOutcome;
   try {
-    await markCustomerReverseCharge(deps.stripeFor(followUp.livemode), followUp);
+    await updateCustomerTaxExempt(deps.stripeFor(followUp.livemode), followUp);
     outcome = { status: "applied", error: null, nextAt: null };
   } catch (err) {
     // A secret missing is ours to name; anything else came from the Stripe call.
     const error =
       err instanceof ApiError
         ? err
-        : toStripeApiError(err, followUp.livemode, MARK_CUSTOMER_REVERSE_CHARGE);
+        : toStripeApiError(err, followUp.livemode, UPDATE_CUSTOMER_TAX_EXEMPT[followUp.taxExempt]);
     const delay = RETRY_DELAYS_SECONDS[followUp.attempts];
     outcome =
       error.code === "bad_request" || delay === undefined
@@ -71,7 +70,7 @@ async function attemptFollowUp(
   }
   await recordTaxExemptAttempt(deps.db, followUp.checkoutId, outcome, now);
   const line = {
-    followUp: "customer_tax_exempt_reverse",
+    followUp: `customer_tax_exempt_${followUp.taxExempt}`,
     checkoutId: followUp.checkoutId,
     status: outcome.status,
     attempt: followUp.attempts + 1,

@@ -152,21 +152,26 @@ export async function listTenantSubscriptions(
 
 /**
  * The tenant's current subscription of an app and mode: one that is trialing, active or past
- * due (still running, and still to be paid for), the newest if there are several.
+ * due (still running, and still to be paid for), the newest if there are several; with whether
+ * the checkout that bought it was reverse charge (null once that checkout is deleted).
  */
 export async function findCurrentSubscription(
   db: D1Database,
   key: { appId: string; tenantId: string; livemode: boolean },
-): Promise<SubscriptionRecord | null> {
+): Promise<(SubscriptionRecord & { reverseCharge: boolean | null }) | null> {
   const row = await db
     .prepare(
-      `SELECT * FROM subscriptions WHERE app_id = ?1 AND tenant_id = ?2 AND livemode = ?3
-         AND status IN ('trialing', 'active', 'past_due')
-       ORDER BY created_at DESC, id LIMIT 1`,
+      `SELECT s.*, c.reverse_charge AS checkout_reverse_charge FROM subscriptions s
+         LEFT JOIN checkout_sessions c ON c.id = s.checkout_id
+       WHERE s.app_id = ?1 AND s.tenant_id = ?2 AND s.livemode = ?3
+         AND s.status IN ('trialing', 'active', 'past_due')
+       ORDER BY s.created_at DESC, s.id LIMIT 1`,
     )
     .bind(key.appId, key.tenantId, key.livemode ? 1 : 0)
-    .first<SubscriptionRow>();
-  return row ? toSubscription(row) : null;
+    .first<SubscriptionRow & { checkout_reverse_charge: number | null }>();
+  if (!row) return null;
+  const reverse = row.checkout_reverse_charge;
+  return { ...toSubscription(row), reverseCharge: reverse === null ? null : reverse === 1 };
 }
 
 /**

@@ -51,14 +51,6 @@ export interface Completion {
 }
 
 /**
- * A reverse-charge checkout whose customer Checkout created (none was known when it was made)
- * still needs that customer marked tax-exempt `reverse`: the completion leaves the follow-up
- * pending, in the same statement, and it runs after the completion is recorded.
- */
-const NEEDS_TAX_EXEMPT = `reverse_charge = 1 AND mode <> 'setup' AND ?8 IS NOT NULL
-  AND stripe_customer_id IS NULL AND tax_exempt_status IS NULL`;
-
-/**
  * The payment status a completion leaves (?7 is the event's): a refund (charge.refunded) comes
  * after the payment and stays; a final status (the async events') beats an early one.
  */
@@ -66,6 +58,21 @@ function paymentStatusAfter(final: boolean): string {
   return final
     ? "CASE WHEN payment_status IN ('refunded', 'partially_refunded') THEN payment_status ELSE ?7 END"
     : "CASE WHEN payment_status IN ('paid', 'failed', 'refunded', 'partially_refunded') THEN payment_status ELSE ?7 END";
+}
+
+/**
+ * A checkout paid now whose customer's tax treatment may have to change: it is reverse charge
+ * (its customer must be `reverse`), or its customer had a reverse-charge checkout before (and
+ * must be `none` again). The completion leaves the follow-up pending in the same statement; it
+ * runs after the completion is recorded, and sets what the customer's latest paid checkout
+ * says (src/db/follow-ups.ts). An unpaid checkout changes nothing at Stripe.
+ */
+function needsTaxExempt(final: boolean): string {
+  return `mode <> 'setup' AND tax_exempt_status IS NULL AND COALESCE(?8, stripe_customer_id) IS NOT NULL
+  AND ${paymentStatusAfter(final)} IN ('paid', 'no_payment_required')
+  AND (reverse_charge = 1 OR EXISTS (SELECT 1 FROM checkout_sessions p
+    WHERE p.stripe_customer_id = COALESCE(?8, checkout_sessions.stripe_customer_id)
+      AND p.reverse_charge = 1 AND p.id <> checkout_sessions.id))`;
 }
 
 /**
@@ -114,14 +121,15 @@ export function completeCheckoutStatement(
   c: Completion,
 ): D1PreparedStatement {
   const paymentStatus = paymentStatusAfter(c.final);
+  const taxExempt = needsTaxExempt(c.final);
   return db
     .prepare(
       `UPDATE checkout_sessions SET
          status = 'complete',
          stripe_session_id = COALESCE(stripe_session_id, ?1),
          payment_status = ${paymentStatus},
-         tax_exempt_status = CASE WHEN ${NEEDS_TAX_EXEMPT} THEN 'pending' ELSE tax_exempt_status END,
-         tax_exempt_next_at = CASE WHEN ${NEEDS_TAX_EXEMPT} THEN ?13 ELSE tax_exempt_next_at END,
+         tax_exempt_status = CASE WHEN ${taxExempt} THEN 'pending' ELSE tax_exempt_status END,
+         tax_exempt_next_at = CASE WHEN ${taxExempt} THEN ?13 ELSE tax_exempt_next_at END,
          stripe_customer_id = COALESCE(?8, stripe_customer_id),
          stripe_subscription_id = COALESCE(?9, stripe_subscription_id),
          stripe_payment_intent_id = COALESCE(?10, stripe_payment_intent_id),

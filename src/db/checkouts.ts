@@ -119,14 +119,23 @@ export async function takeOverPendingCheckout(
   return toRecordOrNull(row);
 }
 
-/** Gives a lease up (the attempt failed in a way a retry may mend), so a retry need not wait. */
-export async function releaseLease(db: D1Database, id: string, owner: string): Promise<void> {
+/**
+ * Gives a lease up (the attempt failed in a way a retry may mend), so a retry need not wait;
+ * with `renewal`, the reservation gets a new hash and expiry (a key Stripe spent on a failure).
+ */
+export async function releaseLease(
+  db: D1Database,
+  id: string,
+  owner: string,
+  renewal: { hash: string; expiresAt: number } | null = null,
+): Promise<void> {
   await db
     .prepare(
-      `UPDATE checkout_sessions SET lease_owner = NULL, lease_expires_at = 0
+      `UPDATE checkout_sessions SET lease_owner = NULL, lease_expires_at = 0,
+         hash = COALESCE(?3, hash), expires_at = COALESCE(?4, expires_at)
        WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending'`,
     )
-    .bind(id, owner)
+    .bind(id, owner, renewal?.hash ?? null, renewal?.expiresAt ?? null)
     .run();
 }
 

@@ -1,6 +1,7 @@
 /**
- * D1 queries over the follow-ups of recorded completions: for now one kind, marking a
- * reverse-charge checkout's customer tax-exempt `reverse` at Stripe.
+ * D1 queries over the follow-ups of recorded completions: for now one kind, setting the tax
+ * treatment of a paid checkout's customer at Stripe to what the customer's latest paid checkout
+ * says (`reverse` for reverse charge, else `none`).
  */
 import type { D1Database } from "@cloudflare/workers-types";
 import type { TaxExemptStatus } from "./checkout-rows.ts";
@@ -11,6 +12,8 @@ export interface TaxExemptFollowUp {
   stripeAccount: string | null;
   customerId: string;
   attempts: number;
+  /** What the customer's latest paid checkout says, as this follow-up is read. */
+  taxExempt: "reverse" | "none";
 }
 
 interface FollowUpRow {
@@ -19,6 +22,7 @@ interface FollowUpRow {
   stripe_account: string | null;
   stripe_customer_id: string;
   tax_exempt_attempts: number;
+  latest_reverse: number | null;
 }
 
 const toFollowUp = (row: FollowUpRow): TaxExemptFollowUp => ({
@@ -27,9 +31,21 @@ const toFollowUp = (row: FollowUpRow): TaxExemptFollowUp => ({
   stripeAccount: row.stripe_account,
   customerId: row.stripe_customer_id,
   attempts: row.tax_exempt_attempts,
+  taxExempt: (row.latest_reverse ?? 0) === 1 ? "reverse" : "none",
 });
 
-const COLUMNS = "id, livemode, stripe_account, stripe_customer_id, tax_exempt_attempts";
+/** Payment statuses of a checkout that was paid (a refund does not undo the sale's treatment). */
+export const PAID_CHECKOUT = "('paid', 'no_payment_required', 'refunded', 'partially_refunded')";
+
+/**
+ * The follow-up's columns, and the reverse charge of its customer's latest paid checkout: so
+ * two follow-ups of one customer that run in any order leave what the latest checkout says.
+ */
+const COLUMNS = `id, livemode, stripe_account, stripe_customer_id, tax_exempt_attempts,
+  (SELECT l.reverse_charge FROM checkout_sessions l
+   WHERE l.stripe_customer_id = checkout_sessions.stripe_customer_id AND l.status = 'complete'
+     AND l.payment_status IN ${PAID_CHECKOUT}
+   ORDER BY l.completed_at DESC, l.created_at DESC, l.rowid DESC LIMIT 1) AS latest_reverse`;
 
 /** Pending follow-ups whose time has come, oldest first, at most `limit`. */
 export async function findDueTaxExemptFollowUps(

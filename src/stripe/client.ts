@@ -32,7 +32,12 @@ export interface StripeGateway {
     params: Stripe.Checkout.SessionCreateParams,
     options: RequestOptions,
   ): Promise<CreatedSession>;
-  markCustomerReverseCharge(customerId: string, options: RequestOptions): Promise<void>;
+  /** Sets a customer's tax treatment (`reverse`: its invoices say "Reverse charge"). */
+  updateCustomerTaxExempt(
+    customerId: string,
+    taxExempt: "reverse" | "none",
+    options: RequestOptions,
+  ): Promise<void>;
   /** The objects as Stripe says they are now (a connected account's, where it has one). */
   retrieveSubscription(id: string, stripeAccount: string | null): Promise<SubscriptionAtStripe>;
   retrieveInvoice(id: string, stripeAccount: string | null): Promise<InvoiceAtStripe>;
@@ -103,8 +108,8 @@ export function createStripeGateway(options: StripeClientOptions): StripeGateway
       }
       return { id: session.id, url: session.url, livemode: session.livemode === true };
     },
-    async markCustomerReverseCharge(customerId, o) {
-      await stripe.customers.update(customerId, { tax_exempt: "reverse" }, requestOptions(o));
+    async updateCustomerTaxExempt(customerId, taxExempt, o) {
+      await stripe.customers.update(customerId, { tax_exempt: taxExempt }, requestOptions(o));
     },
     async retrieveSubscription(id, account) {
       const answer = await stripe.subscriptions.retrieve(id, {}, accountOption(account));

@@ -26,8 +26,11 @@ export const CREATE_CHECKOUT_SESSION: StripeOperation = {
   fields: FIELD_BY_STRIPE_PARAM,
 };
 
-export const MARK_CUSTOMER_REVERSE_CHARGE: StripeOperation =
-  STRIPE_OPERATIONS.markCustomerReverseCharge;
+/** Setting a customer's tax treatment, by the value set. */
+export const UPDATE_CUSTOMER_TAX_EXEMPT: Record<"reverse" | "none", StripeOperation> = {
+  reverse: STRIPE_OPERATIONS.markCustomerReverseCharge,
+  none: STRIPE_OPERATIONS.markCustomerNotExempt,
+};
 
 /** Stripe answered that the object does not exist (a deleted customer, an unknown id). */
 export function isResourceMissing(err: unknown, param?: string): boolean {
@@ -35,6 +38,19 @@ export function isResourceMissing(err: unknown, param?: string): boolean {
     err instanceof Stripe.errors.StripeError &&
     err.code === "resource_missing" &&
     (param === undefined || err.param === param)
+  );
+}
+
+/**
+ * Stripe answered with a 5xx: it may have begun executing, and then it saved that answer under
+ * the Idempotency-Key and gives it to every retry with the key for 24 hours. A timeout or a
+ * dropped connection is no answer: the retry with the key reaches what Stripe did.
+ */
+export function spentIdempotencyKey(err: unknown): boolean {
+  return (
+    err instanceof Stripe.errors.StripeError &&
+    !(err instanceof Stripe.errors.StripeConnectionError) &&
+    (err.statusCode ?? 0) >= 500
   );
 }
 

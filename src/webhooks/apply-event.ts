@@ -121,7 +121,12 @@ export async function applyStripeEvent(
   }
   const outcome = await applyEventOnce(deps.db, processed, [...effects, ...outbox.finish()]);
   const origin = outcome === "applied" ? outbox.origin : undefined;
-  const followUp = outcome === "applied" && completion && record.reverseCharge;
+  // The completion may have left the customer's tax treatment to set (src/db/checkout-events.ts).
+  const followUp =
+    outcome === "applied" &&
+    completion &&
+    record.mode !== "setup" &&
+    (record.stripeCustomerId !== null || idOf(session.customer) !== null);
   return followUp
     ? { outcome, origin, after: () => runTaxExemptFollowUp(deps, record.id) }
     : { outcome, origin };

@@ -1,28 +1,12 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/crypto.ts";
 import { REVERSE_CHARGE_FOOTER } from "../../src/stripe/params.ts";
 import { givenWriter, newState } from "./helpers/apps.ts";
+import { givenTenantCustomer } from "./helpers/billing.ts";
 import { postJson, rowsOfApp, validBody } from "./helpers/http.ts";
 import { stripe } from "./helpers/stripe.ts";
 
 const CREATE = "/api/v1/checkout-sessions";
-
-async function givenTenantCustomer(
-  appId: string,
-  tenantId: string,
-  livemode: boolean,
-  account: string | null = null,
-) {
-  const customer = stripe.addCustomer(livemode, account);
-  const now = Math.floor(Date.now() / 1000);
-  await env.DB.prepare(
-    "INSERT INTO tenant_customers (app_id, tenant_id, livemode, stripe_customer_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-  )
-    .bind(appId, tenantId, livemode ? 1 : 0, customer, now)
-    .run();
-  return customer;
-}
 
 describe("POST /api/v1/checkout-sessions with a write API key", () => {
   it("creates a payment checkout: answers the envelope, records the row, and sends Stripe exactly these fields", async () => {
@@ -309,27 +293,6 @@ describe("POST /api/v1/tenants/:tenantId/checkout-sessions", () => {
     const form = stripe.creates()[0]?.form ?? {};
     expect(form.customer).toBe(customer);
     expect(form.customer_creation).toBeUndefined();
-  });
-
-  it("marks a known customer tax-exempt 'reverse' before a reverse-charge checkout", async () => {
-    const { app, headers } = await givenWriter();
-    const tenantId = crypto.randomUUID();
-    const customer = await givenTenantCustomer(app.id, tenantId, false);
-    const res = await postJson(
-      `/api/v1/tenants/${tenantId}/checkout-sessions`,
-      validBody({ state: newState(), isReverseCharge: true }),
-      headers,
-    );
-    expect(res.status).toBe(200);
-    const update = stripe.requests.find((r) => r.path === `/v1/customers/${customer}`);
-    expect(update?.form).toEqual({ tax_exempt: "reverse" });
-    expect(update?.headers["idempotency-key"]).toMatch(/^checkout-edge-customer-[0-9a-f]{64}$/);
-    expect(stripe.customers.get(customer)?.tax_exempt).toBe("reverse");
-    expect(stripe.creates()[0]?.form).toMatchObject({
-      customer,
-      "customer_update[name]": "auto",
-      "customer_update[address]": "auto",
-    });
   });
 
   it("refuses a setup checkout for a tenant without a Stripe customer with 409", async () => {

@@ -129,7 +129,7 @@ describe("a paid checkout is always recorded", () => {
       payment_status: "paid",
       tax_exempt_status: "pending",
       tax_exempt_attempts: 1,
-      tax_exempt_error: "Stripe is unavailable; retry the same request (same state) later",
+      tax_exempt_error: "Stripe is unavailable; it is tried again later",
     });
     expect(stripe.customers.get(customer)?.tax_exempt).toBe("none");
 

@@ -112,11 +112,52 @@ describe("the retry that a 502/503/504 recommends", () => {
     // The lease in these tests lasts 4 s (1 s timeout × 2 attempts + 2 s); a retry that had to
     // wait for it would take that long.
     expect(elapsedMs).toBeLessThan(2_000);
-    // The retry sent the same parameters under the same key: a session Stripe may have made
-    // is the one it gets.
-    expect(new Set(idempotencyKeys()).size).toBe(1);
-    expect(new Set(stripe.creates().map((r) => JSON.stringify(r.form))).size).toBe(1);
+    // Stripe answered the 503s, and an answer given after execution began is saved under its
+    // key: the retry goes out under a new one (a new reservation), with the same order.
+    const keys = idempotencyKeys();
+    expect(keys).toHaveLength(3);
+    expect(keys[0]).toBe(keys[1]); // the SDK's own retry of the first attempt
+    expect(keys[2]).not.toBe(keys[0]);
+    const sent = stripe.creates().map((r) => r.form);
+    const order = (form: Record<string, string> = {}) =>
+      JSON.stringify(
+        Object.entries(form).filter(
+          ([name]) => name !== "expires_at" && !name.endsWith("[checkout_hash]"),
+        ),
+      );
+    expect(order(sent[2])).toBe(order(sent[0]));
     expect(await leaseRows(app.id)).toMatchObject([{ status: "open", hash: pending?.hash }]);
+  });
+
+  it("after a 500 that Stripe answered (and saved under the key), retries under a new key", async () => {
+    const { app, headers } = await givenWriter();
+    const body = validBody({ state: newState() });
+    // Stripe began executing, failed, and keeps that 500 for every retry with the key.
+    stripe.fail({ kind: "saved" });
+    const failed = await postJson(CREATE, body, headers);
+    expect(failed.status).toBe(502);
+    expect(failed.body.error).toBe(
+      "Stripe failed to create the checkout session; retry the same request (same state)",
+    );
+    expect(await leaseRows(app.id)).toMatchObject([{ status: "pending", lease_expires_at: 0 }]);
+    // The SDK did not retry it (Stripe-Should-Retry: false): one request, one key.
+    expect(idempotencyKeys()).toHaveLength(1);
+
+    const retried = await postJson(CREATE, body, headers);
+    expect(retried.status).toBe(200);
+    // A new reservation (hash, expiry), hence a new key: the saved 500 is not met again.
+    const keys = idempotencyKeys();
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).not.toBe(keys[0]);
+    const [renewed] = await leaseRows(app.id);
+    expect(renewed).toMatchObject({ status: "open" });
+    const sentHashes = stripe.creates().map((r) => r.form["metadata[checkout_hash]"]);
+    expect(sentHashes[1]).toBe(renewed?.hash);
+    expect(sentHashes[0]).not.toBe(renewed?.hash);
+    // The session the failed call may have made is nobody's: no row points at it.
+    const id = (retried.body.data as { checkout: { id: string } }).checkout.id;
+    expect(stripe.sessions.size).toBe(2);
+    expect((await rowsOfApp(app.id)).map((r) => r.stripe_session_id)).toEqual([id]);
   });
 
   it("after a timeout, reaches the session that Stripe made meanwhile, without waiting", async () => {
