@@ -9,11 +9,20 @@ export interface DoubleSubscription {
   livemode: boolean;
   account: string | null;
   customer: string;
-  status: "active" | "past_due" | "canceled" | "paused" | "trialing" | "unpaid";
+  /** Stripe's statuses, and any it may add later (`setStatus`). */
+  status: string;
   metadata: Record<string, string>;
   price: string;
   quantity: number;
+  /**
+   * `flexible`, the default of the pinned API version for new subscriptions, Checkout's
+   * included (docs.stripe.com/changelog/clover/2025-09-30/billing-mode-default-flexible);
+   * `classic` only where a test asks for it.
+   */
+  billing_mode: "flexible" | "classic";
   cancel_at_period_end: boolean;
+  /** When it will end: the period's end for a cancellation at period end, in either mode. */
+  cancel_at: number | null;
   canceled_at: number | null;
   ended_at: number | null;
   trial_end: number | null;
@@ -59,6 +68,13 @@ export interface DoubleCharge {
   currency: string;
 }
 
+export interface DoubleRefund {
+  id: string;
+  charge: string;
+  amount: number;
+  status: "succeeded" | "failed";
+}
+
 export interface DoublePortalSession {
   id: string;
   livemode: boolean;
@@ -78,6 +94,12 @@ export function publicSubscription(sub: DoubleSubscription): Record<string, unkn
     customer: sub.customer,
     status: sub.status,
     metadata: sub.metadata,
+    billing_mode: {
+      type: sub.billing_mode,
+      flexible: sub.billing_mode === "flexible" ? { proration_discounts: "included" } : null,
+      updated_at: sub.created,
+    },
+    cancel_at: sub.cancel_at,
     cancel_at_period_end: sub.cancel_at_period_end,
     canceled_at: sub.canceled_at,
     ended_at: sub.ended_at,
@@ -134,6 +156,19 @@ export function publicInvoice(
           },
         }
       : null,
+  };
+}
+
+export function publicRefund(refund: DoubleRefund, charge: DoubleCharge): Record<string, unknown> {
+  return {
+    id: refund.id,
+    object: "refund",
+    amount: refund.amount,
+    charge: refund.charge,
+    currency: charge.currency,
+    payment_intent: charge.payment_intent,
+    status: refund.status,
+    failure_reason: refund.status === "failed" ? "expired_or_canceled_card" : null,
   };
 }
 

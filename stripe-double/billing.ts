@@ -8,9 +8,11 @@ import {
   type DoubleCharge,
   type DoubleInvoice,
   type DoublePortalSession,
+  type DoubleRefund,
   type DoubleSubscription,
   publicCharge,
   publicInvoice,
+  publicRefund,
   publicSubscription,
 } from "./billing-objects.ts";
 import type { DoubleSession } from "./checkout-sessions.ts";
@@ -63,6 +65,9 @@ export class BillingWorld {
   readonly invoices = new Map<string, DoubleInvoice>();
   readonly charges = new Map<string, DoubleCharge>();
   readonly portalSessions = new Map<string, DoublePortalSession>();
+  readonly refunds = new Map<string, DoubleRefund>();
+  /** The billing mode of subscriptions made from now on (`flexible`, as Stripe's default). */
+  billingMode: "flexible" | "classic" = "flexible";
   private readonly host: BillingHost;
 
   constructor(host: BillingHost) {
@@ -74,6 +79,8 @@ export class BillingWorld {
     this.invoices.clear();
     this.charges.clear();
     this.portalSessions.clear();
+    this.refunds.clear();
+    this.billingMode = "flexible";
   }
 
   private amountOf(priceId: string, quantity: number): { amount: number; currency: string } {
@@ -152,7 +159,9 @@ export class BillingWorld {
       metadata,
       price,
       quantity,
+      billing_mode: this.billingMode,
       cancel_at_period_end: false,
+      cancel_at: null,
       canceled_at: null,
       ended_at: null,
       trial_end: null,
@@ -270,18 +279,31 @@ export class BillingWorld {
     return [...settled, this.subscriptionEvent("customer.subscription.updated", sub)];
   }
 
-  /** Canceled now (customer.subscription.deleted), or at the period's end (updated). */
+  /**
+   * Canceled now (customer.subscription.deleted), or at the period's end (updated): in flexible
+   * billing mode that sets only `cancel_at` (to the period's end) and leaves
+   * `cancel_at_period_end` false; in classic mode it sets both
+   * (docs.stripe.com/billing/subscriptions/billing-mode/compare, "Cancel at period end").
+   */
   cancel(id: string, atPeriodEnd = false): DoubleEvent[] {
     const sub = this.subscription(id);
     const now = this.host.nowSeconds();
     sub.canceled_at = now;
     if (atPeriodEnd) {
-      sub.cancel_at_period_end = true;
+      sub.cancel_at = sub.current_period_end;
+      sub.cancel_at_period_end = sub.billing_mode === "classic";
       return [this.subscriptionEvent("customer.subscription.updated", sub)];
     }
     sub.status = "canceled";
     sub.ended_at = now;
     return [this.subscriptionEvent("customer.subscription.deleted", sub)];
+  }
+
+  /** A status Stripe may add one day: the subscription moves to it (customer.subscription.updated). */
+  setStatus(id: string, status: string): DoubleEvent[] {
+    const sub = this.subscription(id);
+    sub.status = status;
+    return [this.subscriptionEvent("customer.subscription.updated", sub)];
   }
 
   pause(id: string): DoubleEvent[] {
@@ -340,10 +362,38 @@ export class BillingWorld {
     const refunded = Math.min(amount ?? left, left);
     if (refunded <= 0) throw new Error(`stripe double: charge ${chargeId} is refunded already`);
     charge.amount_refunded += refunded;
-    const refund = { id: randomId("re_"), object: "refund", amount: refunded, charge: charge.id };
+    const refund: DoubleRefund = {
+      id: randomId("re_"),
+      charge: charge.id,
+      amount: refunded,
+      status: "succeeded",
+    };
+    this.refunds.set(refund.id, refund);
     return [
-      this.host.event("refund.created", charge, refund),
+      this.host.event("refund.created", charge, publicRefund(refund, charge)),
       this.host.event("charge.refunded", charge, this.publicCharge(charge)),
+    ];
+  }
+
+  /**
+   * A refund fails after it was made (the card account is closed, a bank returns it): Stripe
+   * marks it `failed`, gives the amount back to the charge (its `amount_refunded` goes down) and
+   * sends `charge.refund.updated` with the refund, and `refund.updated` and `refund.failed`
+   * (docs.stripe.com/refunds#failed-refunds; the pinned SDK's event types).
+   */
+  failRefund(refundId: string): DoubleEvent[] {
+    const refund = this.refunds.get(refundId);
+    if (refund?.status !== "succeeded")
+      throw new Error(`stripe double: no refund ${refundId} to fail`);
+    const charge = this.charges.get(refund.charge);
+    if (!charge) throw new Error(`stripe double: no charge ${refund.charge}`);
+    refund.status = "failed";
+    charge.amount_refunded -= refund.amount;
+    const shown = publicRefund(refund, charge);
+    return [
+      this.host.event("charge.refund.updated", charge, shown),
+      this.host.event("refund.updated", charge, shown),
+      this.host.event("refund.failed", charge, shown),
     ];
   }
 

@@ -315,6 +315,8 @@ export class StripeDouble {
         );
       }
       const customer = /^\/v1\/customers\/([^/]+)$/.exec(path);
+      if (method === "GET" && customer?.[1])
+        return json(200, this.readCustomer(customer[1], livemode, account));
       if (method === "POST" && customer?.[1]) {
         const id = customer[1];
         return await idempotently(() => this.updateCustomer(id, form, livemode, account));
@@ -324,6 +326,20 @@ export class StripeDouble {
       if (err instanceof StripeRefusal) return json(err.status, refusalBody(err));
       throw err;
     }
+  }
+
+  /**
+   * GET /v1/customers/:id: a deleted customer is still answered, as `{ id, object, deleted:
+   * true }` (docs.stripe.com/api/customers/retrieve), not 404; another mode's or account's is.
+   */
+  private readCustomer(id: string, livemode: boolean, account: string | null) {
+    const customer = this.customers.get(id);
+    if (!customer || customer.livemode !== livemode || customer.account !== account) {
+      throw noSuch("customer", id, "id", 404);
+    }
+    if (customer.deleted) return { id, object: "customer", deleted: true };
+    const { deleted: _deleted, ...shown } = customer;
+    return { object: "customer", ...shown };
   }
 
   private updateCustomer(

@@ -1,4 +1,5 @@
 import type { D1PreparedStatement } from "@cloudflare/workers-types";
+import { REFUND_EVENTS } from "../db/billing.ts";
 import { invoiceEventStatement, subscriptionEventStatement } from "../db/billing-events.ts";
 import type { OutboxBatch } from "../db/outbox.ts";
 import type { BillingChange } from "./sync.ts";
@@ -15,7 +16,7 @@ export function billingEventStatements(
   outbox: OutboxBatch,
   changes: BillingChange[],
 ): D1PreparedStatement[] {
-  return changes.map((change) => {
+  return changes.flatMap((change) => {
     if (change.kind === "subscription") return subscriptionEventStatement(outbox, change.after);
     if (change.kind === "invoice") {
       const subscription = changes.find(
@@ -25,10 +26,9 @@ export function billingEventStatements(
       const failedNow = attemptFailed(change.after, subscription?.after.status);
       return invoiceEventStatement(outbox, change.after, failedNow);
     }
-    return outbox.checkoutEvents(
-      "payment.refunded",
-      "id = ?1 AND COALESCE(refunded_amount, 0) < ?2",
-      [change.owner.checkoutId, change.amountRefunded],
+    const params = [change.owner.checkoutId, change.amountRefunded, change.fetchedAtMs];
+    return (["payment.refunded", "payment.refund_failed"] as const).map((type) =>
+      outbox.checkoutEvents(type, REFUND_EVENTS[type], params),
     );
   });
 }

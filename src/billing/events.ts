@@ -28,7 +28,18 @@ const BILLING_EVENTS: Record<string, "subscription" | "invoice" | "charge"> = {
   "invoice.voided": "invoice",
   "invoice.marked_uncollectible": "invoice",
   "charge.refunded": "charge",
+  // A refund changed (it failed, or was canceled): the event carries the refund; its charge
+  // says what stays refunded.
+  "charge.refund.updated": "charge",
 };
+
+/** The id of the object to read: the event's object, or for a refund's event its charge. */
+function objectIdOf(event: Stripe.Event): unknown {
+  const object = event.data.object as { id?: unknown; object?: unknown; charge?: unknown };
+  if (object.object !== "refund") return object.id;
+  const charge = object.charge;
+  return typeof charge === "object" && charge !== null ? (charge as { id?: unknown }).id : charge;
+}
 
 export function isBillingEvent(type: string): boolean {
   return type in BILLING_EVENTS;
@@ -85,7 +96,7 @@ export async function applyBillingEvent(
 ): Promise<AppliedBillingEvent> {
   if (await hasProcessedEvent(deps.db, event.id)) return { outcome: "duplicate", changes: [] };
   const kind = BILLING_EVENTS[event.type];
-  const objectId = (event.data.object as { id?: unknown }).id;
+  const objectId = objectIdOf(event);
   if (!kind || typeof objectId !== "string" || objectId === "") {
     await applyEventOnce(deps.db, processed, []);
     return { outcome: "unmatched", changes: [] };

@@ -51,6 +51,7 @@ export type BillingChange =
       amountRefunded: number;
       amount: number;
       currency: string;
+      fetchedAtMs: number;
       before: string | null;
     };
 
@@ -135,6 +136,8 @@ export async function syncSubscription(deps: SyncDeps, ref: ObjectRef): Promise<
     currentPeriodStart: sub.currentPeriodStart,
     currentPeriodEnd: sub.currentPeriodEnd,
     cancelAtPeriodEnd: sub.cancelAtPeriodEnd,
+    cancelAt: sub.cancelAt,
+    billingMode: sub.billingMode,
     canceledAt: sub.canceledAt,
     endedAt: sub.endedAt,
     trialEnd: sub.trialEnd,
@@ -219,8 +222,13 @@ export async function syncSubscriptionAndInvoice(deps: SyncDeps, ref: ObjectRef)
   };
 }
 
-/** A one-time checkout's charge: its refunds (charge.refunded), full or partial. */
+/**
+ * A one-time checkout's charge: its refunds (charge.refunded), full or partial, and a refund
+ * that failed later (charge.refund.updated: the refunded amount goes down again).
+ */
 export async function syncCharge(deps: SyncDeps, ref: ObjectRef): Promise<Synced> {
+  // The read's start orders it, as for subscriptions and invoices.
+  const fetchedAtMs = deps.nowMs();
   const charge = await deps.stripeFor(ref.livemode).retrieveCharge(ref.id, ref.account);
   if (!charge.paymentIntentId) return NOTHING;
   const checkout = await findCheckoutByPaymentIntent(
@@ -236,10 +244,10 @@ export async function syncCharge(deps: SyncDeps, ref: ObjectRef): Promise<Synced
     if (owner) throw new ApiError("conflict", MESSAGES.refundBeforeCompletion);
     return NOTHING;
   }
-  if (charge.amountRefunded === 0) return { ours: true, statements: [], changes: [] };
+  const read = { ...charge, fetchedAtMs };
   return {
     ours: true,
-    statements: [recordRefundStatement(deps.db, checkout.id, charge, deps.now())],
+    statements: [recordRefundStatement(deps.db, checkout.id, read, deps.now())],
     changes: [
       {
         kind: "refund",
@@ -253,6 +261,7 @@ export async function syncCharge(deps: SyncDeps, ref: ObjectRef): Promise<Synced
         amountRefunded: charge.amountRefunded,
         amount: charge.amount,
         currency: charge.currency,
+        fetchedAtMs,
         before: checkout.paymentStatus,
       },
     ],

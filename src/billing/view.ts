@@ -14,6 +14,8 @@ function subscriptionView(s: SubscriptionRecord): SubscriptionView {
     currentPeriodStart: isoOrNull(s.currentPeriodStart),
     currentPeriodEnd: isoOrNull(s.currentPeriodEnd),
     cancelAtPeriodEnd: s.cancelAtPeriodEnd,
+    cancelAt: isoOrNull(s.cancelAt),
+    billingMode: s.billingMode,
     canceledAt: isoOrNull(s.canceledAt),
     endedAt: isoOrNull(s.endedAt),
     trialEnd: isoOrNull(s.trialEnd),

@@ -33,6 +33,8 @@ export function subscriptionEventStatement(
     ["current_period_start", s.currentPeriodStart],
     ["current_period_end", s.currentPeriodEnd],
     ["cancel_at_period_end", s.cancelAtPeriodEnd ? 1 : 0],
+    ["cancel_at", s.cancelAt],
+    ["billing_mode", s.billingMode],
     ["canceled_at", s.canceledAt],
     ["ended_at", s.endedAt],
     ["trial_end", s.trialEnd],

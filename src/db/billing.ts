@@ -5,7 +5,6 @@
  * CLI runs the reconciliation too, so the D1 types are imported rather than global.
  */
 import type { D1Database, D1PreparedStatement } from "@cloudflare/workers-types";
-import type { SubscriptionStatus } from "../stripe/objects.ts";
 
 /** Whose a billing object is: the app, tenant and mode of the checkout that made it. */
 export interface Owner {
@@ -19,12 +18,18 @@ export interface Owner {
 export interface SubscriptionRecord extends Owner {
   id: string;
   customerId: string;
-  status: SubscriptionStatus;
+  /** Stripe's status, as Stripe said it (one it added later included). */
+  status: string;
   price: string | null;
   quantity: number | null;
   currentPeriodStart: number | null;
   currentPeriodEnd: number | null;
+  /** It ends at currentPeriodEnd instead of renewing (in either billing mode). */
   cancelAtPeriodEnd: boolean;
+  /** When it will end, or null. */
+  cancelAt: number | null;
+  /** Stripe's billing mode: flexible (the default of new subscriptions) or classic. */
+  billingMode: string;
   canceledAt: number | null;
   endedAt: number | null;
   trialEnd: number | null;
@@ -42,12 +47,14 @@ interface SubscriptionRow {
   stripe_account: string | null;
   checkout_id: string;
   customer_id: string;
-  status: SubscriptionStatus;
+  status: string;
   price: string | null;
   quantity: number | null;
   current_period_start: number | null;
   current_period_end: number | null;
   cancel_at_period_end: number;
+  cancel_at: number | null;
+  billing_mode: string | null;
   canceled_at: number | null;
   ended_at: number | null;
   trial_end: number | null;
@@ -71,6 +78,8 @@ const toSubscription = (r: SubscriptionRow): SubscriptionRecord => ({
   currentPeriodStart: r.current_period_start,
   currentPeriodEnd: r.current_period_end,
   cancelAtPeriodEnd: r.cancel_at_period_end === 1,
+  cancelAt: r.cancel_at,
+  billingMode: r.billing_mode ?? "classic",
   canceledAt: r.canceled_at,
   endedAt: r.ended_at,
   trialEnd: r.trial_end,
@@ -100,13 +109,15 @@ export function upsertSubscriptionStatement(
     .prepare(
       `INSERT INTO subscriptions (id, app_id, tenant_id, livemode, stripe_account, checkout_id, customer_id,
          status, price, quantity, current_period_start, current_period_end, cancel_at_period_end,
-         canceled_at, ended_at, trial_end, created_at, fetched_at_ms, synced_at, next_sync_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+         canceled_at, ended_at, trial_end, created_at, fetched_at_ms, synced_at, next_sync_at,
+         cancel_at, billing_mode)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
        ON CONFLICT (id) DO UPDATE SET
          customer_id = excluded.customer_id, status = excluded.status, price = excluded.price,
          quantity = excluded.quantity, current_period_start = excluded.current_period_start,
          current_period_end = excluded.current_period_end,
-         cancel_at_period_end = excluded.cancel_at_period_end, canceled_at = excluded.canceled_at,
+         cancel_at_period_end = excluded.cancel_at_period_end, cancel_at = excluded.cancel_at,
+         billing_mode = excluded.billing_mode, canceled_at = excluded.canceled_at,
          ended_at = excluded.ended_at, trial_end = excluded.trial_end,
          fetched_at_ms = excluded.fetched_at_ms, synced_at = excluded.synced_at,
          next_sync_at = excluded.next_sync_at
@@ -133,6 +144,8 @@ export function upsertSubscriptionStatement(
       s.fetchedAtMs,
       s.syncedAt,
       s.nextSyncAt,
+      s.cancelAt,
+      s.billingMode,
     );
 }
 
@@ -374,27 +387,53 @@ export async function findCheckoutByPaymentIntent(
     : null;
 }
 
+/** A one-time checkout's refunds as read from its charge (`fetchedAtMs`: when the read began). */
+export interface RefundRead {
+  amountRefunded: number;
+  amount: number;
+  currency: string;
+  fetchedAtMs: number;
+}
+
+/** The refunds are written only if no later read of the charge was (?3: the read's time). */
+const REFUND_READ_IS_NEWER = "COALESCE(refund_fetched_at_ms, 0) <= ?3";
+
 /**
- * Records a one-time checkout's refunds: `refunded` when all of it, else `partially_refunded`,
- * with the amount. Refunds only grow, so a smaller amount read earlier never replaces a larger.
+ * Records a one-time checkout's refunds as Stripe says they are now: `refunded` when all of it,
+ * `partially_refunded` when some, `paid` again when every refund failed; with the amount. A
+ * refund can fail after it was made (the amount goes down), so the later read wins, never the
+ * larger amount; a read of a charge never refunded only records its time (so an older read that
+ * saw a refund which has failed since cannot write it).
  */
 export function recordRefundStatement(
   db: D1Database,
   checkoutId: string,
-  refund: { amountRefunded: number; amount: number; currency: string },
+  refund: RefundRead,
   now: number,
 ): D1PreparedStatement {
+  const refundedEver = "(refunded_amount IS NOT NULL OR ?2 > 0)";
   return db
     .prepare(
       `UPDATE checkout_sessions SET
-         refunded_amount = MAX(COALESCE(refunded_amount, 0), ?2),
-         refund_currency = ?3,
-         payment_status = CASE WHEN MAX(COALESCE(refunded_amount, 0), ?2) >= ?4 THEN 'refunded' ELSE 'partially_refunded' END,
-         updated_at = ?5
-       WHERE id = ?1 AND ?2 > 0`,
+         refunded_amount = iif(${refundedEver}, ?2, NULL),
+         refund_currency = iif(${refundedEver}, ?4, NULL),
+         payment_status = CASE WHEN NOT ${refundedEver} THEN payment_status
+           WHEN ?2 >= ?5 THEN 'refunded' WHEN ?2 > 0 THEN 'partially_refunded' ELSE 'paid' END,
+         refund_fetched_at_ms = ?3, updated_at = ?6
+       WHERE id = ?1 AND ${REFUND_READ_IS_NEWER}`,
     )
-    .bind(checkoutId, refund.amountRefunded, refund.currency, refund.amount, now);
+    .bind(checkoutId, refund.amountRefunded, refund.fetchedAtMs, refund.currency, refund.amount, now);
 }
+
+/**
+ * The refund's events, before recordRefundStatement in its batch: `payment.refunded` when the
+ * refunded amount grows, `payment.refund_failed` when it goes down (a refund failed), each
+ * only for a read newer than the one written.
+ */
+export const REFUND_EVENTS = {
+  "payment.refunded": `id = ?1 AND COALESCE(refunded_amount, 0) < ?2 AND ${REFUND_READ_IS_NEWER}`,
+  "payment.refund_failed": `id = ?1 AND COALESCE(refunded_amount, 0) > ?2 AND ${REFUND_READ_IS_NEWER}`,
+} as const;
 
 /** A subscription whose read failed is tried again later, not at every run. */
 export async function postponeSubscriptionSync(

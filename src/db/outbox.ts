@@ -28,6 +28,7 @@ const OBJECT_JSON = {
     'currentPeriodStart', ${iso("o.current_period_start")},
     'currentPeriodEnd', ${iso("o.current_period_end")},
     'cancelAtPeriodEnd', ${bool("o.cancel_at_period_end")},
+    'cancelAt', ${iso("o.cancel_at")}, 'billingMode', COALESCE(o.billing_mode, 'classic'),
     'canceledAt', ${iso("o.canceled_at")}, 'endedAt', ${iso("o.ended_at")},
     'trialEnd', ${iso("o.trial_end")}, 'updatedAt', ${isoMs("o.fetched_at_ms")})`,
   invoice: `json_object('kind', 'invoice', 'id', o.id, 'status', o.status,

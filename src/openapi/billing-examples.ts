@@ -24,6 +24,8 @@ export const BILLING_EXAMPLE = {
             currentPeriodStart: "2026-11-25T10:19:47.000Z",
             currentPeriodEnd: "2026-12-25T10:19:47.000Z",
             cancelAtPeriodEnd: false,
+  cancelAt: null,
+  billingMode: "flexible",
             canceledAt: null,
             endedAt: null,
             trialEnd: null,

@@ -53,6 +53,8 @@ const subscription: ObjectOf<"subscription"> = {
   currentPeriodStart: "2026-11-25T10:19:47.000Z",
   currentPeriodEnd: "2026-12-25T10:19:47.000Z",
   cancelAtPeriodEnd: false,
+  cancelAt: null,
+  billingMode: "flexible",
   canceledAt: null,
   endedAt: null,
   trialEnd: null,
@@ -143,6 +145,21 @@ export const OUTBOUND_EVENT_EXAMPLES: Record<OutboundEventType, [string, Outboun
       sequence: 61,
     }),
   ],
+  "payment.refund_failed": [
+    "That refund failed at Stripe (the card account was closed): the amount is the merchant's again",
+    event(
+      "evt_6f1d0c3b9a8e7d6c5b4a39281706f5e4",
+      "payment.refund_failed",
+      "2026-12-03T07:55:41.602Z",
+      {
+        ...checkout,
+        paymentStatus: "paid",
+        refund: { amount: 0, currency: "eur" },
+        updatedAt: "2026-12-03T07:55:41.000Z",
+        sequence: 70,
+      },
+    ),
+  ],
   "subscription.created": [
     "The tenant's new monthly subscription",
     event(
@@ -161,6 +178,7 @@ export const OUTBOUND_EVENT_EXAMPLES: Record<OutboundEventType, [string, Outboun
       {
         ...subscription,
         cancelAtPeriodEnd: true,
+        cancelAt: "2026-12-25T10:19:47.000Z",
         canceledAt: "2026-12-01T09:12:26.000Z",
         updatedAt: "2026-12-01T09:12:27.000Z",
         sequence: 66,
@@ -177,6 +195,7 @@ export const OUTBOUND_EVENT_EXAMPLES: Record<OutboundEventType, [string, Outboun
         ...subscription,
         status: "canceled",
         cancelAtPeriodEnd: true,
+        cancelAt: "2026-12-25T10:19:47.000Z",
         canceledAt: "2026-12-01T09:12:26.000Z",
         endedAt: "2026-12-25T10:19:47.000Z",
         updatedAt: "2026-12-25T10:19:52.000Z",
@@ -243,21 +262,25 @@ export const EXAMPLE_SIGNATURES: Record<
     timestamp: 1795608941,
     signature: "v1,ox3L7dx33Kluz4Rq75N4kbJNije7a2hqToJeDPfSvDw=",
   },
+  "payment.refund_failed": {
+    timestamp: 1796284542,
+    signature: "v1,bIXCu2pLF38O8WVNMNnty/TFN1qrgVMIDA7NSf/yXb4=",
+  },
   "payment.refunded": {
     timestamp: 1795884010,
     signature: "v1,fEeWgBeYqfzlNDfSOb+oC17RM+ogMSmvglJvJ5BfQOo=",
   },
   "subscription.created": {
     timestamp: 1795602004,
-    signature: "v1,bTGB9XGxQlH6dcIF5x4KcW5/lREJiYk6wIQa8A75JYk=",
+    signature: "v1,RY8Pg86VE7Ghuy+0a6iVZEj82bVkOJEJcEMlMxJlJlo=",
   },
   "subscription.updated": {
     timestamp: 1796116348,
-    signature: "v1,fIs4m2nfVrwszQICUDk+1pPpzvTB4YnqqjCUyIlt4mU=",
+    signature: "v1,qhDMs0Jg4YlaV2Q3TCpJbplLu/KiWszsrQydNBuVayA=",
   },
   "subscription.canceled": {
     timestamp: 1798193993,
-    signature: "v1,ND+eFVavXHFbz4N1osw+cRvs1qa7l/HLNX7e2btf+Q0=",
+    signature: "v1,q3BBcywdGA8LrbeDUl5+P4jzo+i3k9WCNszdfURS4Ms=",
   },
   "invoice.paid": {
     timestamp: 1795602005,

@@ -71,8 +71,11 @@ export type PortalBody = z.output<typeof portalBodySchema>;
 
 const timestamp = () => z.iso.datetime();
 
-/** Stripe's statuses of a subscription (the SDK's Subscription.Status), as read and as shown. */
-export const SUBSCRIPTION_STATUSES = [
+/**
+ * Stripe's statuses of a subscription (the SDK's Subscription.Status) as this version knows
+ * them. A status Stripe adds later is stored and shown as Stripe says, and counts as not paid.
+ */
+const SUBSCRIPTION_STATUSES = [
   "trialing",
   "active",
   "past_due",
@@ -86,14 +89,22 @@ export const SUBSCRIPTION_STATUSES = [
 const subscriptionViewSchema = z.object({
   id: doc(z.string(), "Stripe's subscription id (sub_…)"),
   status: doc(
-    z.enum(SUBSCRIPTION_STATUSES),
-    "Stripe's status of the subscription, as Stripe said it last",
+    z.string(),
+    `Stripe's status of the subscription, as Stripe said it last: ${SUBSCRIPTION_STATUSES.join(", ")}, or one Stripe adds later (shown as it is; not paid for)`,
   ),
   price: doc(z.string().nullable(), "The Stripe price id of its item"),
   quantity: doc(z.int().nullable(), "The quantity of its item"),
   currentPeriodStart: doc(timestamp().nullable(), "When the current period began"),
   currentPeriodEnd: doc(timestamp().nullable(), "When the current period ends (renewal or end)"),
-  cancelAtPeriodEnd: doc(z.boolean(), "true: it ends at currentPeriodEnd instead of renewing"),
+  cancelAtPeriodEnd: doc(
+    z.boolean(),
+    "true: it ends at currentPeriodEnd instead of renewing (in flexible billing mode Stripe says so only through cancel_at)",
+  ),
+  cancelAt: doc(timestamp().nullable(), "When it will end, or null: in either billing mode"),
+  billingMode: doc(
+    z.string(),
+    "Stripe's billing mode of the subscription: flexible (the default for new subscriptions) or classic",
+  ),
   canceledAt: doc(timestamp().nullable(), "When it was canceled (or its cancellation asked for)"),
   endedAt: doc(timestamp().nullable(), "When it ended"),
   trialEnd: doc(timestamp().nullable(), "When its trial ends or ended"),

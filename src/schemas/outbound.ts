@@ -20,6 +20,7 @@ export const OUTBOUND_EVENT_TYPES = [
   "invoice.paid",
   "invoice.payment_failed",
   "payment.refunded",
+  "payment.refund_failed",
 ] as const;
 
 export type OutboundEventType = (typeof OUTBOUND_EVENT_TYPES)[number];

@@ -1,5 +1,4 @@
 import * as z from "zod";
-import { SUBSCRIPTION_STATUSES } from "../schemas/billing.ts";
 
 /**
  * The Stripe objects the billing state is made of, as the pinned API version returns them
@@ -23,8 +22,14 @@ const subscriptionSchema = z
     id,
     object: z.literal("subscription"),
     customer: idOf,
-    status: z.enum(SUBSCRIPTION_STATUSES),
+    // Stripe's statuses, and any it adds later: stored as Stripe says (the SDK's `OtherString`).
+    status: z.string().min(1),
     metadata,
+    billing_mode: z
+      .looseObject({ type: z.string().min(1) })
+      .nullable()
+      .optional(),
+    cancel_at: seconds.nullable().optional(),
     cancel_at_period_end: z.boolean(),
     canceled_at: seconds.nullable(),
     ended_at: seconds.nullable(),
@@ -44,6 +49,10 @@ const subscriptionSchema = z
   })
   .transform((s) => {
     const item = s.items.data[0];
+    const periodEnd = item?.current_period_end ?? null;
+    // When it will end, in either billing mode: flexible mode sets only cancel_at, classic sets
+    // cancel_at_period_end (and cancel_at too). It ends at the period's end if either says so.
+    const cancelAt = s.cancel_at ?? (s.cancel_at_period_end ? periodEnd : null);
     return {
       id: s.id,
       customerId: s.customer,
@@ -52,8 +61,10 @@ const subscriptionSchema = z
       priceId: item?.price.id ?? null,
       quantity: item?.quantity ?? null,
       currentPeriodStart: item?.current_period_start ?? null,
-      currentPeriodEnd: item?.current_period_end ?? null,
-      cancelAtPeriodEnd: s.cancel_at_period_end,
+      currentPeriodEnd: periodEnd,
+      cancelAtPeriodEnd: s.cancel_at_period_end || (cancelAt !== null && cancelAt === periodEnd),
+      cancelAt,
+      billingMode: s.billing_mode?.type ?? "classic",
       canceledAt: s.canceled_at,
       endedAt: s.ended_at,
       trialEnd: s.trial_end,
@@ -63,7 +74,6 @@ const subscriptionSchema = z
   });
 
 export type SubscriptionAtStripe = z.output<typeof subscriptionSchema>;
-export type SubscriptionStatus = SubscriptionAtStripe["status"];
 
 const invoiceSchema = z
   .looseObject({

@@ -67,6 +67,8 @@ describe("billing state from Stripe's events", () => {
       currentPeriodStart: at(sub?.current_period_start),
       currentPeriodEnd: at(sub?.current_period_end),
       cancelAtPeriodEnd: false,
+      cancelAt: null,
+      billingMode: "flexible",
       canceledAt: null,
       endedAt: null,
       trialEnd: null,

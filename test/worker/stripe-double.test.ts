@@ -160,3 +160,50 @@ describe("the Stripe double's expires_at", () => {
     ).toMatch(/^cs_test_/);
   });
 });
+
+describe("the Stripe double, as Stripe is unkind (issue 19)", () => {
+  it("saves a 5xx that began executing under its key, and replays it for 24 hours", async () => {
+    double.fail({ kind: "saved" });
+    const key = "saved-500-key";
+    const first = await refusal(
+      sdk.checkout.sessions.create(sessionParams(), { idempotencyKey: key }),
+    );
+    expect(first.statusCode).toBe(500);
+    expect(first.headers?.["stripe-should-retry"]).toBe("false");
+    // It executed: a session exists that nobody was told of.
+    expect(double.sessions.size).toBe(1);
+    const again = await refusal(
+      sdk.checkout.sessions.create(sessionParams(), { idempotencyKey: key }),
+    );
+    expect(again.statusCode).toBe(500);
+    expect(again.headers?.["idempotent-replayed"]).toBe("true");
+    expect(double.sessions.size).toBe(1);
+    double.advanceClock(IDEMPOTENCY_RETENTION_MS + 60_000);
+    expect(
+      await sdk.checkout.sessions.create(
+        sessionParams({ expires_at: double.nowSeconds() + 3600 }),
+        { idempotencyKey: key },
+      ),
+    ).toMatchObject({ object: "checkout.session" });
+  });
+
+  it("answers a deleted customer's GET with deleted: true, and another mode's with 404", async () => {
+    const id = double.addCustomer(false);
+    expect(await sdk.customers.retrieve(id)).toMatchObject({
+      id,
+      object: "customer",
+      tax_exempt: "none",
+    });
+    double.deleteCustomer(id);
+    expect(await sdk.customers.retrieve(id)).toEqual({ id, object: "customer", deleted: true });
+    const live = double.addCustomer(true);
+    expect((await refusal(sdk.customers.retrieve(live))).statusCode).toBe(404);
+  });
+
+  it("makes subscriptions in flexible billing mode unless asked for classic", async () => {
+    expect(double.billing.billingMode).toBe("flexible");
+    double.billing.billingMode = "classic";
+    double.reset();
+    expect(double.billing.billingMode).toBe("flexible");
+  });
+});

@@ -165,8 +165,10 @@ const WHEN: Record<OutboundEventType, string> = {
     "A one-time payment was refunded at Stripe, wholly or in part (each time the refunded amount grows): object.refund says how much so far, paymentStatus refunded or partially_refunded.",
   "subscription.created":
     "The service learned of a new subscription of the tenant (read again from Stripe).",
+  "payment.refund_failed":
+    "A refund of a one-time payment failed at Stripe after it was made (each time the refunded amount goes down): object.refund says how much stays refunded, paymentStatus is paid again or partially_refunded.",
   "subscription.updated":
-    "A subscription changed in a field the object shows: status, price, quantity, its period, cancelAtPeriodEnd, canceledAt, endedAt or trialEnd.",
+    "A subscription changed in a field the object shows: status, price, quantity, its period, cancelAtPeriodEnd, cancelAt, billingMode, canceledAt, endedAt or trialEnd.",
   "subscription.canceled": "A subscription ended for good: status canceled or incomplete_expired.",
   "invoice.paid": "An invoice was paid: a subscription's first payment or a renewal.",
   "invoice.payment_failed":
