@@ -222,6 +222,9 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     response = hosted.response;
   } else {
     response = await double.handle(request);
+    // What the call caused (an expiry asked for), sent after the answer, as Stripe does.
+    const emitted = double.takeEmittedEvents();
+    if (emitted.length > 0) void deliverEvents(emitted, deliverEvent);
   }
   res.writeHead(response.status, Object.fromEntries(response.headers));
   res.end(Buffer.from(await response.arrayBuffer()));

@@ -65,6 +65,11 @@ export const STRIPE_OPERATIONS = {
     doing: "read the charge",
     retry: "Stripe delivers the event again",
   },
+  expireCheckoutSession: {
+    what: "the expiry of a checkout session that a newer one replaced",
+    doing: "expire a checkout session that a newer one replaced",
+    retry: "the cron asks again",
+  },
   createPortalSession: {
     what: "the billing portal session",
     doing: "create the billing portal session",

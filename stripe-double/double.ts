@@ -99,6 +99,8 @@ export class StripeDouble {
   /** Subscriptions, invoices, charges and portal sessions: what paid checkouts leave. */
   readonly billing: BillingWorld = new BillingWorld(this);
   private readonly faults: Fault[] = [];
+  /** Events that API calls caused (an expiry asked for), for whoever delivers them. */
+  private readonly emitted: DoubleEvent[] = [];
   private readonly idempotency = new IdempotencyLayer(() => this.nowMs());
   private latencyMs: number;
   private readLatencyMs: number;
@@ -152,9 +154,18 @@ export class StripeDouble {
     this.faults.length = 0;
   }
 
+  /**
+   * The events API calls caused since the last take (Stripe sends them after answering): the
+   * loopback server delivers them; a test takes them to deliver them when it wants.
+   */
+  takeEmittedEvents(): DoubleEvent[] {
+    return this.emitted.splice(0);
+  }
+
   reset(): void {
     this.requests.length = 0;
     this.faults.length = 0;
+    this.emitted.length = 0;
     this.sessions.clear();
     this.customers.clear();
     this.idempotency.clear();
@@ -301,6 +312,7 @@ export class StripeDouble {
             }
             found.status = "expired";
             found.url = null;
+            this.emitted.push(this.event("checkout.session.expired", found, publicSession(found)));
             return publicSession(found);
           });
         }

@@ -5,7 +5,9 @@ import type { BillingView, InvoiceView, SubscriptionView } from "../schemas/bill
 /** The statuses in which a subscription is paid for, up to its current period's end. */
 const PAID = new Set(["active", "trialing"]);
 
-function subscriptionView(s: SubscriptionRecord): SubscriptionView {
+function subscriptionView(
+  s: SubscriptionRecord & { duplicateOf: string | null },
+): SubscriptionView {
   return {
     id: s.id,
     status: s.status,
@@ -19,6 +21,7 @@ function subscriptionView(s: SubscriptionRecord): SubscriptionView {
     canceledAt: isoOrNull(s.canceledAt),
     endedAt: isoOrNull(s.endedAt),
     trialEnd: isoOrNull(s.trialEnd),
+    duplicateOf: s.duplicateOf,
     syncedAt: iso(s.syncedAt),
   };
 }
@@ -76,7 +79,7 @@ export function toBillingView(input: {
   tenantId: string;
   livemode: boolean;
   customerId: string | null;
-  subscriptions: SubscriptionRecord[];
+  subscriptions: (SubscriptionRecord & { duplicateOf: string | null })[];
   invoices: InvoiceRecord[];
 }): BillingView {
   const paidEnds = input.subscriptions

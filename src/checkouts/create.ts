@@ -9,6 +9,7 @@ import {
   markCheckoutOpen,
   refuseReservation,
   releaseLease,
+  type SupersededCheckout,
 } from "../db/checkouts.ts";
 import { findTenantCustomer, forgetTenantCustomer } from "../db/tenant-customers.ts";
 import { ApiError } from "../errors.ts";
@@ -42,6 +43,15 @@ export interface CreateCheckoutInput {
 }
 
 type PayableBody = CreateCheckoutBody & { paymentMethodType: "card" | "sepa" };
+
+/**
+ * The checkout to answer with, and the tenant's earlier open subscription checkouts it replaced
+ * (src/checkouts/supersede.ts expires them at Stripe, after the answer).
+ */
+export interface CreatedCheckout {
+  checkout: CheckoutView;
+  superseded: SupersededCheckout[];
+}
 
 /** What identifies "the same request" for one state: every field except state itself. */
 async function fingerprint(tenantId: string | null, body: CreateCheckoutBody): Promise<string> {
@@ -80,7 +90,7 @@ function settledView(deps: CreateCheckoutDeps, record: CheckoutRecord): Checkout
 export async function createCheckout(
   deps: CreateCheckoutDeps,
   input: CreateCheckoutInput,
-): Promise<CheckoutView> {
+): Promise<CreatedCheckout> {
   const { app, tenantId, body } = input;
   refuseEarly(deps, app, body);
   const livemode = !body.test;
@@ -113,7 +123,8 @@ export async function createCheckout(
     billingAddressCollection: body.billingAddressCollection,
     reverseCharge: body.isReverseCharge,
   });
-  if (claim.kind === "settled") return settledView(deps, claim.record);
+  if (claim.kind === "settled")
+    return { checkout: settledView(deps, claim.record), superseded: [] };
   return openAtStripe(deps, stripe, claim.record, claim.leaseOwner, body as PayableBody, app);
 }
 
@@ -169,7 +180,7 @@ async function openAtStripe(
   leaseOwner: string,
   body: PayableBody,
   app: AppRecord,
-): Promise<CheckoutView> {
+): Promise<CreatedCheckout> {
   let record = reserved;
   let spent = false;
   try {
@@ -277,15 +288,19 @@ async function recordSession(
   deps: CreateCheckoutDeps,
   record: CheckoutRecord,
   session: CreatedSession,
-): Promise<CheckoutView> {
+): Promise<CreatedCheckout> {
   const now = deps.now();
   const opened = { stripeSessionId: session.id, stripeUrl: session.url };
-  if (await markCheckoutOpen(deps.db, record, opened, now)) {
-    return toCheckoutView(
-      { ...record, ...opened, status: "open", updatedAt: now },
-      deps.config,
-      now,
-    );
+  const recorded = await markCheckoutOpen(deps.db, record, opened, now);
+  if (recorded.opened) {
+    return {
+      checkout: toCheckoutView(
+        { ...record, ...opened, status: "open", updatedAt: now },
+        deps.config,
+        now,
+      ),
+      superseded: recorded.superseded,
+    };
   }
   // The webhook (or a request that took over) recorded the session first: answer with the row.
   const current = await findCheckoutByState(
@@ -295,5 +310,5 @@ async function recordSession(
     record.stateDigest,
   );
   if (!current || current.status === "pending") throw new ApiError("internal", MESSAGES.internal);
-  return settledView(deps, current);
+  return { checkout: settledView(deps, current), superseded: [] };
 }

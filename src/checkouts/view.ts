@@ -3,9 +3,13 @@ import type { Config } from "../config.ts";
 import type { CheckoutRecord } from "../db/checkout-rows.ts";
 import type { CheckoutDetails, CheckoutView } from "../schemas/responses.ts";
 
-/** An open checkout past its expiry is expired, whether or not the cron or Stripe said so yet. */
+/**
+ * An open checkout past its expiry, or replaced by a newer one of its tenant, is expired, whether
+ * or not the cron or Stripe said so yet: it can no longer be paid through its page.
+ */
 function effectiveStatus(record: CheckoutRecord, nowSeconds: number): CheckoutRecord["status"] {
-  return record.status === "open" && record.expiresAt <= nowSeconds ? "expired" : record.status;
+  const over = record.expiresAt <= nowSeconds || record.supersededAt !== null;
+  return record.status === "open" && over ? "expired" : record.status;
 }
 
 const paymentPage = (record: CheckoutRecord, config: Config) => ({

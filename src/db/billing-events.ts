@@ -6,7 +6,7 @@
  * Each statement goes into the batch before the upserts it tells of (they see the row before).
  */
 import type { D1PreparedStatement } from "@cloudflare/workers-types";
-import type { InvoiceRecord, SubscriptionRecord } from "./billing.ts";
+import { type InvoiceRecord, RUNNING, type SubscriptionRecord } from "./billing.ts";
 import type { OutboxBatch } from "./outbox.ts";
 
 /** A subscription in one of these has ended for good. */
@@ -20,7 +20,9 @@ const NOT_STALE = "(r.id IS NULL OR r.fetched_at_ms <= ?2)";
 
 /**
  * subscription.created for one not known yet, subscription.canceled when it ends, and
- * subscription.updated when anything the app sees of it changes.
+ * subscription.updated when anything the app sees of it changes. And when it starts or stops
+ * running, subscription.updated for the tenant's newer running ones: whether they duplicate an
+ * older one (`duplicateOf`, two tabs paid) changes with it.
  */
 export function subscriptionEventStatement(
   outbox: OutboxBatch,
@@ -41,6 +43,8 @@ export function subscriptionEventStatement(
   ];
   const first = 6;
   const changed = visible.map(([column], i) => `r.${column} IS NOT ?${first + i}`).join(" OR ");
+  const created = `?${first + visible.length}`;
+  const wasRunning = `(r.id IS NOT NULL AND r.status IN ${RUNNING})`;
   return outbox.selectedEvents(
     "subscription",
     `SELECT CASE
@@ -49,8 +53,23 @@ export function subscriptionEventStatement(
        WHEN ?6 IN ${ENDED} AND r.status NOT IN ${ENDED} THEN 'subscription.canceled'
        WHEN ${changed} THEN 'subscription.updated'
      END AS type, ?3 AS app_id, ?4 AS tenant_id, ?5 AS livemode, ?1 AS object_id
-     FROM (SELECT 1) LEFT JOIN subscriptions r ON r.id = ?1`,
-    [s.id, s.fetchedAtMs, s.appId, s.tenantId, s.livemode ? 1 : 0, ...visible.map(([, v]) => v)],
+     FROM (SELECT 1) LEFT JOIN subscriptions r ON r.id = ?1
+     UNION ALL
+     SELECT 'subscription.updated', d.app_id, d.tenant_id, d.livemode, d.id
+     FROM (SELECT 1) LEFT JOIN subscriptions r ON r.id = ?1
+       JOIN subscriptions d ON d.app_id = ?3 AND d.tenant_id = ?4 AND d.livemode = ?5
+        AND d.id <> ?1 AND d.status IN ${RUNNING}
+        AND (d.created_at > ${created} OR (d.created_at = ${created} AND d.id > ?1))
+     WHERE ${NOT_STALE} AND ${wasRunning} <> (?6 IN ${RUNNING})`,
+    [
+      s.id,
+      s.fetchedAtMs,
+      s.appId,
+      s.tenantId,
+      s.livemode ? 1 : 0,
+      ...visible.map(([, v]) => v),
+      s.createdAt,
+    ],
   );
 }
 

@@ -149,18 +149,49 @@ export function upsertSubscriptionStatement(
     );
 }
 
-/** Which subscriptions of one tenant, app and mode there are, newest first. */
+/** The statuses in which a subscription runs (and is to be paid for): one per tenant at most. */
+export const RUNNING = "('trialing', 'active', 'past_due')";
+
+/**
+ * The older running subscription of the same tenant, app and mode that the running subscription
+ * `o` (an alias) duplicates, or NULL: two tabs paid, and Stripe made two. The oldest is the one
+ * kept; every later one names it.
+ */
+export const duplicateOfSql = (o: string) =>
+  `iif(${o}.status IN ${RUNNING}, (SELECT d.id FROM subscriptions d
+     WHERE d.app_id = ${o}.app_id AND d.tenant_id = ${o}.tenant_id AND d.livemode = ${o}.livemode
+       AND d.id <> ${o}.id AND d.status IN ${RUNNING}
+       AND (d.created_at < ${o}.created_at OR (d.created_at = ${o}.created_at AND d.id < ${o}.id))
+     ORDER BY d.created_at, d.id LIMIT 1), NULL)`;
+
+/** Which subscriptions of one tenant, app and mode there are, newest first; duplicates named. */
 export async function listTenantSubscriptions(
   db: D1Database,
   key: { appId: string; tenantId: string; livemode: boolean },
-): Promise<SubscriptionRecord[]> {
+): Promise<(SubscriptionRecord & { duplicateOf: string | null })[]> {
   const { results } = await db
     .prepare(
-      "SELECT * FROM subscriptions WHERE app_id = ?1 AND tenant_id = ?2 AND livemode = ?3 ORDER BY created_at DESC, id",
+      `SELECT s.*, ${duplicateOfSql("s")} AS duplicate_of FROM subscriptions s
+       WHERE s.app_id = ?1 AND s.tenant_id = ?2 AND s.livemode = ?3 ORDER BY s.created_at DESC, s.id`,
     )
     .bind(key.appId, key.tenantId, key.livemode ? 1 : 0)
-    .all<SubscriptionRow>();
-  return results.map(toSubscription);
+    .all<SubscriptionRow & { duplicate_of: string | null }>();
+  return results.map((r) => ({ ...toSubscription(r), duplicateOf: r.duplicate_of }));
+}
+
+/** The ids of a tenant's running subscriptions of an app and mode, oldest first. */
+export async function findRunningSubscriptionIds(
+  db: D1Database,
+  key: { appId: string; tenantId: string; livemode: boolean },
+): Promise<string[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT id FROM subscriptions WHERE app_id = ?1 AND tenant_id = ?2 AND livemode = ?3
+         AND status IN ${RUNNING} ORDER BY created_at, id`,
+    )
+    .bind(key.appId, key.tenantId, key.livemode ? 1 : 0)
+    .all<{ id: string }>();
+  return results.map((r) => r.id);
 }
 
 /**
@@ -176,8 +207,7 @@ export async function findCurrentSubscription(
     .prepare(
       `SELECT s.*, c.reverse_charge AS checkout_reverse_charge FROM subscriptions s
          LEFT JOIN checkout_sessions c ON c.id = s.checkout_id
-       WHERE s.app_id = ?1 AND s.tenant_id = ?2 AND s.livemode = ?3
-         AND s.status IN ('trialing', 'active', 'past_due')
+       WHERE s.app_id = ?1 AND s.tenant_id = ?2 AND s.livemode = ?3 AND s.status IN ${RUNNING}
        ORDER BY s.created_at DESC, s.id LIMIT 1`,
     )
     .bind(key.appId, key.tenantId, key.livemode ? 1 : 0)
@@ -422,7 +452,14 @@ export function recordRefundStatement(
          refund_fetched_at_ms = ?3, updated_at = ?6
        WHERE id = ?1 AND ${REFUND_READ_IS_NEWER}`,
     )
-    .bind(checkoutId, refund.amountRefunded, refund.fetchedAtMs, refund.currency, refund.amount, now);
+    .bind(
+      checkoutId,
+      refund.amountRefunded,
+      refund.fetchedAtMs,
+      refund.currency,
+      refund.amount,
+      now,
+    );
 }
 
 /**

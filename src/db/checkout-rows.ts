@@ -37,6 +37,8 @@ export interface CheckoutRecord {
   taxExemptError: string | null;
   refundedAmount: number | null;
   refundCurrency: string | null;
+  /** When a newer checkout of the tenant (or a completed one) replaced this open one. */
+  supersededAt: number | null;
 }
 
 export interface CheckoutRow {
@@ -72,6 +74,7 @@ export interface CheckoutRow {
   tax_exempt_error: string | null;
   refunded_amount: number | null;
   refund_currency: string | null;
+  superseded_at: number | null;
 }
 
 function toRecord(row: CheckoutRow): CheckoutRecord {
@@ -108,6 +111,7 @@ function toRecord(row: CheckoutRow): CheckoutRecord {
     taxExemptError: row.tax_exempt_error,
     refundedAmount: row.refunded_amount,
     refundCurrency: row.refund_currency,
+    supersededAt: row.superseded_at,
   };
 }
 

@@ -1,5 +1,5 @@
 /** D1 queries of the create path and the read routes over checkout_sessions and its refusals. */
-import type { D1Database } from "@cloudflare/workers-types";
+import type { D1Database, D1PreparedStatement } from "@cloudflare/workers-types";
 import { type CheckoutRecord, type CheckoutRow, toRecordOrNull } from "./checkout-rows.ts";
 import { OutboxBatch } from "./outbox.ts";
 
@@ -16,6 +16,7 @@ export type NewCheckout = Omit<
   | "taxExemptError"
   | "refundedAmount"
   | "refundCurrency"
+  | "supersededAt"
 >;
 
 /** A lease on a pending checkout: who holds it, until when (Unix seconds). */
@@ -156,25 +157,110 @@ export async function dropReservationCustomer(
   return toRecordOrNull(row);
 }
 
+/** An open checkout that a newer one replaced: to be expired at Stripe. */
+export interface SupersededCheckout {
+  stripeSessionId: string;
+  livemode: boolean;
+  stripeAccount: string | null;
+}
+
+interface SupersededRow {
+  stripe_session_id: string;
+  livemode: number;
+  stripe_account: string | null;
+}
+
+const toSuperseded = (r: SupersededRow): SupersededCheckout => ({
+  stripeSessionId: r.stripe_session_id,
+  livemode: r.livemode === 1,
+  stripeAccount: r.stripe_account,
+});
+
 /**
- * Records Stripe's session on the pending reservation it was created for (same id and hash).
- * Returns false if another request already did, or the reservation was renewed meanwhile.
+ * Marks the tenant's other open subscription checkouts of the app and mode superseded by
+ * `newer`, if its row still carries that session (a batch whose own write did not happen
+ * supersedes nothing); returns them, for Stripe to expire. Those already superseded are
+ * returned again: asking Stripe twice to expire one is harmless.
+ */
+export function supersedeStatement(
+  db: D1Database,
+  newer: Pick<CheckoutRecord, "id" | "appId" | "tenantId" | "livemode">,
+  stripeSessionId: string,
+  now: number,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE checkout_sessions SET superseded_at = COALESCE(superseded_at, ?6)
+       WHERE app_id = ?1 AND tenant_id = ?2 AND livemode = ?3 AND mode = 'subscription'
+         AND status = 'open' AND id <> ?4 AND stripe_session_id IS NOT NULL
+         AND EXISTS (SELECT 1 FROM checkout_sessions n WHERE n.id = ?4 AND n.stripe_session_id = ?5)
+       RETURNING stripe_session_id, livemode, stripe_account`,
+    )
+    .bind(newer.appId, newer.tenantId, newer.livemode ? 1 : 0, newer.id, stripeSessionId, now);
+}
+
+/**
+ * Records Stripe's session on the pending reservation it was created for (same id and hash),
+ * and, for a tenant's subscription checkout, supersedes the tenant's earlier open ones (two
+ * tabs must not buy twice: the newest wins). `opened` is false if another request already
+ * recorded it, or the reservation was renewed meanwhile (then nothing is superseded).
  */
 export async function markCheckoutOpen(
   db: D1Database,
   record: CheckoutRecord,
   session: { stripeSessionId: string; stripeUrl: string },
   now: number,
-): Promise<boolean> {
-  const result = await db
+): Promise<{ opened: boolean; superseded: SupersededCheckout[] }> {
+  const open = db
     .prepare(
       `UPDATE checkout_sessions SET status = 'open', stripe_session_id = ?3, stripe_url = ?4,
          updated_at = ?5, lease_owner = NULL, lease_expires_at = 0
        WHERE id = ?1 AND hash = ?2 AND status = 'pending'`,
     )
-    .bind(record.id, record.hash, session.stripeSessionId, session.stripeUrl, now)
-    .run();
-  return result.meta.changes === 1;
+    .bind(record.id, record.hash, session.stripeSessionId, session.stripeUrl, now);
+  if (record.mode !== "subscription" || !record.tenantId) {
+    const result = await open.run();
+    return { opened: result.meta.changes === 1, superseded: [] };
+  }
+  const [opened, superseded] = await db.batch<SupersededRow>([
+    open,
+    supersedeStatement(db, record, session.stripeSessionId, now),
+  ]);
+  return {
+    opened: opened?.meta.changes === 1,
+    superseded: (superseded?.results ?? []).map(toSuperseded),
+  };
+}
+
+/** The superseded checkouts Stripe has not expired yet (the cron asks again), at most `limit`. */
+export async function findSupersededOpen(
+  db: D1Database,
+  limit: number,
+): Promise<SupersededCheckout[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT stripe_session_id, livemode, stripe_account FROM checkout_sessions
+       WHERE superseded_at IS NOT NULL AND status = 'open' ORDER BY superseded_at LIMIT ?1`,
+    )
+    .bind(limit)
+    .all<SupersededRow>();
+  return results.map(toSuperseded);
+}
+
+/** A tenant's superseded subscription checkouts of an app and mode that are still open. */
+export async function findTenantSupersededOpen(
+  db: D1Database,
+  key: { appId: string; tenantId: string; livemode: boolean },
+): Promise<SupersededCheckout[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT stripe_session_id, livemode, stripe_account FROM checkout_sessions
+       WHERE app_id = ?1 AND tenant_id = ?2 AND livemode = ?3 AND mode = 'subscription'
+         AND status = 'open' AND superseded_at IS NOT NULL`,
+    )
+    .bind(key.appId, key.tenantId, key.livemode ? 1 : 0)
+    .all<SupersededRow>();
+  return results.map(toSuperseded);
 }
 
 export interface Refusal {

@@ -7,6 +7,7 @@
  */
 import type { D1Database, D1PreparedStatement } from "@cloudflare/workers-types";
 import type { OutboundEventType } from "../schemas/outbound.ts";
+import { duplicateOfSql } from "./billing.ts";
 
 /** A time in D1's seconds as the API writes times: ISO 8601, UTC, milliseconds. */
 const iso = (column: string) => `strftime('%Y-%m-%dT%H:%M:%fZ', ${column}, 'unixepoch')`;
@@ -30,7 +31,8 @@ const OBJECT_JSON = {
     'cancelAtPeriodEnd', ${bool("o.cancel_at_period_end")},
     'cancelAt', ${iso("o.cancel_at")}, 'billingMode', COALESCE(o.billing_mode, 'classic'),
     'canceledAt', ${iso("o.canceled_at")}, 'endedAt', ${iso("o.ended_at")},
-    'trialEnd', ${iso("o.trial_end")}, 'updatedAt', ${isoMs("o.fetched_at_ms")})`,
+    'trialEnd', ${iso("o.trial_end")}, 'duplicateOf', ${duplicateOfSql("o")},
+    'updatedAt', ${isoMs("o.fetched_at_ms")})`,
   invoice: `json_object('kind', 'invoice', 'id', o.id, 'status', o.status,
     'subscriptionId', o.subscription_id, 'customerId', o.customer_id, 'currency', o.currency,
     'amountDue', o.amount_due, 'amountPaid', o.amount_paid, 'amountRemaining', o.amount_remaining,

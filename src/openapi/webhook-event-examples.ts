@@ -58,6 +58,7 @@ const subscription: ObjectOf<"subscription"> = {
   canceledAt: null,
   endedAt: null,
   trialEnd: null,
+  duplicateOf: null,
   updatedAt: "2026-11-25T10:20:03.000Z",
   sequence: 44,
 };
@@ -272,15 +273,15 @@ export const EXAMPLE_SIGNATURES: Record<
   },
   "subscription.created": {
     timestamp: 1795602004,
-    signature: "v1,RY8Pg86VE7Ghuy+0a6iVZEj82bVkOJEJcEMlMxJlJlo=",
+    signature: "v1,fSorKwcW+0bSI2+EazEsmrC8TUoK4Phw9zGy1tDl7ZI=",
   },
   "subscription.updated": {
     timestamp: 1796116348,
-    signature: "v1,qhDMs0Jg4YlaV2Q3TCpJbplLu/KiWszsrQydNBuVayA=",
+    signature: "v1,l47MpbbwXHSYajSy9AK2xfRCB5NTAZgG14aOmOiyelg=",
   },
   "subscription.canceled": {
     timestamp: 1798193993,
-    signature: "v1,q3BBcywdGA8LrbeDUl5+P4jzo+i3k9WCNszdfURS4Ms=",
+    signature: "v1,Dv4uGyk30MtMRI2x+Ie99oOCssqomrgXGp7Zs2kS6Fw=",
   },
   "invoice.paid": {
     timestamp: 1795602005,

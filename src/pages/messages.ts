@@ -10,6 +10,7 @@ export type PageKind =
   | "completed"
   | "paymentFailed"
   | "expired"
+  | "replaced"
   | "notReady"
   | "error";
 
@@ -80,6 +81,18 @@ export const PAGE_TEXTS: Record<PageKind, Record<Language, PageMessage>> = {
       title: "Dieser Link ist abgelaufen",
       what: "Dieser Zahlungslink ist nicht mehr gültig, weil zu viel Zeit vergangen ist.",
       todo: "Gehen Sie zurück zur App, um neu zu beginnen.",
+    },
+  },
+  replaced: {
+    en: {
+      title: "This checkout was replaced",
+      what: "A newer checkout replaced this one, so that nothing is bought twice.",
+      todo: "Go back to the app and continue with the newest checkout, or start again there.",
+    },
+    de: {
+      title: "Dieser Bezahlvorgang wurde ersetzt",
+      what: "Ein neuerer Bezahlvorgang hat diesen ersetzt, damit nichts doppelt gekauft wird.",
+      todo: "Gehen Sie zurück zur App und fahren Sie mit dem neuesten Bezahlvorgang fort, oder beginnen Sie dort neu.",
     },
   },
   notReady: {

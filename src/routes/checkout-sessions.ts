@@ -1,15 +1,18 @@
 import { type Context, Hono } from "hono";
 import { authenticate } from "../auth/middleware.ts";
 import { createCheckout } from "../checkouts/create.ts";
+import { expireSuperseded } from "../checkouts/supersede.ts";
 import { toCheckoutDetails } from "../checkouts/view.ts";
-import { nowSeconds } from "../clock.ts";
+import { nowMs, nowSeconds } from "../clock.ts";
 import { findCheckoutBySessionId } from "../db/checkouts.ts";
+import type { DeliveryMessage } from "../db/deliveries.ts";
 import type { AuthenticatedEnv, HonoEnv } from "../env.ts";
 import { ApiError, successEnvelope } from "../errors.ts";
 import { MESSAGES } from "../messages.ts";
 import { limitBody } from "../middleware/limit-body.ts";
 import { limitCreatesPerAddress, limitCreatesPerCredential } from "../middleware/rate-limit.ts";
 import { validate, validateJsonBody } from "../middleware/validation.ts";
+import { enqueueOrigin } from "../outbound/producer.ts";
 import {
   type CreateCheckoutBody,
   createCheckoutBodySchema,
@@ -25,15 +28,28 @@ async function respondWithNewCheckout(
 ) {
   const app = c.get("app");
   const config = c.get("config");
-  const checkout = await createCheckout(
-    {
+  const deps = {
+    db: c.env.DB,
+    config,
+    now: nowSeconds,
+    nowMs,
+    stripeFor: stripeGatewaysFor(c.env, config),
+  };
+  const { checkout, superseded } = await createCheckout(deps, { app, tenantId, body });
+  // The tenant's earlier open subscription checkouts are expired at Stripe after the answer;
+  // what fails here, the cron asks again.
+  if (superseded.length > 0) {
+    const producer = {
       db: c.env.DB,
-      config,
+      queue: c.env.WEBHOOK_DELIVERIES as Queue<DeliveryMessage>,
       now: nowSeconds,
-      stripeFor: stripeGatewaysFor(c.env, config),
-    },
-    { app, tenantId, body },
-  );
+    };
+    c.executionCtx.waitUntil(
+      expireSuperseded(deps, superseded)
+        .then((origins) => Promise.all(origins.map((o) => enqueueOrigin(producer, o))))
+        .catch(() => undefined),
+    );
+  }
   return c.json(successEnvelope("Checkout session created", { checkout }), 200);
 }
 

@@ -84,11 +84,13 @@ async function paymentPage(c: Context<HonoEnv, "/checkout/:hash">): Promise<Resp
     case "complete":
       return page(c, record.paymentStatus === "failed" ? "paymentFailed" : "completed", 410);
     case "expired":
-      return page(c, "expired", 410);
+      return page(c, record.supersededAt === null ? "expired" : "replaced", 410);
     case "pending":
       return page(c, "notReady", 404);
     case "open": {
       if (record.expiresAt <= now) return page(c, "expired", 410);
+      // A newer checkout of the tenant replaced it (two tabs must not buy twice).
+      if (record.supersededAt !== null) return page(c, "replaced", 410);
       if (!record.stripeUrl) return page(c, "notReady", 404);
       const location = stripeLocation(record.stripeUrl);
       // Only a person's first visit writes, and never on the way to Stripe: the redirect does

@@ -37,17 +37,20 @@ export const webhookRoutes = new Hono<HonoEnv>().post(
       },
       event,
     );
+    // The app's events it wrote go to the queue after the commit; what fails here, the sweep sends.
+    const producer = {
+      db: c.env.DB,
+      queue: c.env.WEBHOOK_DELIVERIES as Queue<DeliveryMessage>,
+      now: nowSeconds,
+    };
+    if (origin) c.executionCtx.waitUntil(enqueueOrigin(producer, origin).catch(() => 0));
     // The event is recorded; its follow-up runs after the answer and can never undo that (a
     // failure is on the record, and the cron tries again).
-    if (after) c.executionCtx.waitUntil(after().catch(logFollowUpFailure));
-    // The app's events it wrote go to the queue after the commit; what fails here, the sweep sends.
-    if (origin) {
-      const producer = {
-        db: c.env.DB,
-        queue: c.env.WEBHOOK_DELIVERIES as Queue<DeliveryMessage>,
-        now: nowSeconds,
-      };
-      c.executionCtx.waitUntil(enqueueOrigin(producer, origin).catch(() => 0));
+    if (after) {
+      const enqueued = after().then((origins) =>
+        Promise.all(origins.map((o) => enqueueOrigin(producer, o).catch(() => 0))),
+      );
+      c.executionCtx.waitUntil(enqueued.catch(logFollowUpFailure));
     }
     return c.json(
       successEnvelope(OUTCOME_MESSAGES[outcome], { received: true, eventId: event.id, outcome }),

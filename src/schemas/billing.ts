@@ -108,6 +108,10 @@ const subscriptionViewSchema = z.object({
   canceledAt: doc(timestamp().nullable(), "When it was canceled (or its cancellation asked for)"),
   endedAt: doc(timestamp().nullable(), "When it ended"),
   trialEnd: doc(timestamp().nullable(), "When its trial ends or ended"),
+  duplicateOf: doc(
+    z.string().nullable(),
+    "Set when the tenant has two running subscriptions of this app and mode (two tabs were paid in a race): the older one this one duplicates. Cancel one of them (and refund it): see the README's billing section",
+  ),
   syncedAt: doc(timestamp(), "When this service last read it from Stripe"),
 });
 

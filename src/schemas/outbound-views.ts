@@ -63,6 +63,10 @@ const subscriptionObjectSchema = z.object({
   canceledAt: timestamp().nullable(),
   endedAt: timestamp().nullable(),
   trialEnd: timestamp().nullable(),
+  duplicateOf: doc(
+    z.string().nullable(),
+    "The tenant's older running subscription this one duplicates (two tabs were paid in a race), or null",
+  ),
   ...ordering,
 });
 

@@ -32,6 +32,8 @@ export interface StripeGateway {
     params: Stripe.Checkout.SessionCreateParams,
     options: RequestOptions,
   ): Promise<CreatedSession>;
+  /** Expires an open session (`POST /v1/checkout/sessions/:id/expire`): it can no longer be paid. */
+  expireCheckoutSession(id: string, options: RequestOptions): Promise<void>;
   /** Sets a customer's tax treatment (`reverse`: its invoices say "Reverse charge"). */
   updateCustomerTaxExempt(
     customerId: string,
@@ -107,6 +109,9 @@ export function createStripeGateway(options: StripeClientOptions): StripeGateway
         throw new MalformedStripeResponse("something that is not a checkout session");
       }
       return { id: session.id, url: session.url, livemode: session.livemode === true };
+    },
+    async expireCheckoutSession(id, o) {
+      await stripe.checkout.sessions.expire(id, {}, requestOptions(o));
     },
     async updateCustomerTaxExempt(customerId, taxExempt, o) {
       await stripe.customers.update(customerId, { tax_exempt: taxExempt }, requestOptions(o));

@@ -41,6 +41,11 @@ export function isResourceMissing(err: unknown, param?: string): boolean {
   );
 }
 
+/** Stripe refused the request itself (a 400 or 404 of its invalid-request kind): retrying is no use. */
+export function isStripeRefusal(err: unknown): boolean {
+  return err instanceof Stripe.errors.StripeInvalidRequestError;
+}
+
 /**
  * Stripe answered with a 5xx: it may have begun executing, and then it saved that answer under
  * the Idempotency-Key and gives it to every retry with the key for 24 hours. A timeout or a

@@ -7,7 +7,7 @@ import { sha256Hex } from "../crypto.ts";
  * key, while a retry of the very same request is the same key and reaches Stripe's saved result.
  */
 export async function idempotencyKey(
-  scope: "session" | "customer" | "portal",
+  scope: "session" | "customer" | "portal" | "expire",
   ...parts: unknown[]
 ) {
   return `checkout-edge-${scope}-${await sha256Hex(JSON.stringify(parts))}`;

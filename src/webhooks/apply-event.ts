@@ -1,6 +1,8 @@
 import type Stripe from "stripe";
+import { logDuplicateSubscriptions } from "../billing/duplicates.ts";
 import { applyBillingEvent, isBillingEvent } from "../billing/events.ts";
 import type { SyncDeps } from "../billing/sync.ts";
+import { expireSuperseded } from "../checkouts/supersede.ts";
 import { type FollowUpDeps, runTaxExemptFollowUp } from "../checkouts/tax-exempt.ts";
 import {
   completeCheckoutStatement,
@@ -11,6 +13,8 @@ import {
   findCheckoutForEvent,
   rememberTenantCustomerStatement,
 } from "../db/checkout-events.ts";
+import type { CheckoutRecord } from "../db/checkout-rows.ts";
+import { findTenantSupersededOpen, supersedeStatement } from "../db/checkouts.ts";
 import { applyEventOnce, hasProcessedEvent } from "../db/events.ts";
 import { OutboxBatch } from "../db/outbox.ts";
 import { ApiError } from "../errors.ts";
@@ -25,7 +29,8 @@ export type ApplyEventDeps = FollowUpDeps & SyncDeps;
  */
 export interface AppliedEvent {
   outcome: EventOutcome;
-  after?: () => Promise<void>;
+  /** Runs after the answer; returns the origins of the app's events it wrote (for the queue). */
+  after?: () => Promise<string[]>;
   origin?: string;
 }
 
@@ -59,8 +64,13 @@ export async function applyStripeEvent(
     receivedAt: deps.now(),
   };
   if (isBillingEvent(event.type)) {
-    const { outcome, origin } = await applyBillingEvent(deps, event, processed);
-    return { outcome, origin };
+    const { outcome, origin, changes } = await applyBillingEvent(deps, event, processed);
+    if (outcome !== "applied") return { outcome, origin };
+    const after = async () => {
+      await logDuplicateSubscriptions(deps.db, changes);
+      return [];
+    };
+    return { outcome, origin, after };
   }
   if (!HANDLED.has(event.type)) return { outcome: "ignored" };
   if (await hasProcessedEvent(deps.db, event.id)) return { outcome: "duplicate" };
@@ -118,16 +128,32 @@ export async function applyStripeEvent(
       }),
     );
     if (customerId) effects.push(rememberTenantCustomerStatement(deps.db, match, customerId, now));
+    // A completed subscription checkout supersedes the tenant's other open ones (two tabs).
+    if (record.mode === "subscription" && record.tenantId) {
+      effects.push(supersedeStatement(deps.db, record, session.id, now));
+    }
   }
   const outcome = await applyEventOnce(deps.db, processed, [...effects, ...outbox.finish()]);
   const origin = outcome === "applied" ? outbox.origin : undefined;
-  // The completion may have left the customer's tax treatment to set (src/db/checkout-events.ts).
-  const followUp =
-    outcome === "applied" &&
-    completion &&
-    record.mode !== "setup" &&
-    (record.stripeCustomerId !== null || idOf(session.customer) !== null);
-  return followUp
-    ? { outcome, origin, after: () => runTaxExemptFollowUp(deps, record.id) }
-    : { outcome, origin };
+  if (outcome !== "applied" || !completion) return { outcome, origin };
+  return { outcome, origin, after: () => afterCompletion(deps, record, idOf(session.customer)) };
+}
+
+/**
+ * What a recorded completion leaves to do with Stripe: the customer's tax treatment (if the
+ * completion left it pending: src/db/checkout-events.ts), and for a subscription checkout the
+ * tenant's other open ones it superseded, expired at Stripe. Returns the origins of the app's
+ * events written.
+ */
+async function afterCompletion(
+  deps: ApplyEventDeps,
+  record: CheckoutRecord,
+  customerId: string | null,
+): Promise<string[]> {
+  if (record.mode !== "setup" && (record.stripeCustomerId !== null || customerId !== null)) {
+    await runTaxExemptFollowUp(deps, record.id);
+  }
+  if (record.mode !== "subscription" || !record.tenantId) return [];
+  const key = { appId: record.appId, tenantId: record.tenantId, livemode: record.livemode };
+  return expireSuperseded(deps, await findTenantSupersededOpen(deps.db, key));
 }

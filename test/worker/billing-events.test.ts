@@ -72,6 +72,7 @@ describe("billing state from Stripe's events", () => {
       canceledAt: null,
       endedAt: null,
       trialEnd: null,
+      duplicateOf: null,
       syncedAt: expect.any(String),
     });
     expect(billing?.invoices[0]).toEqual({

@@ -43,7 +43,10 @@ describe("a refund that fails after it was made", () => {
     const { app, id, charge } = await paidOneTime();
     const refunded = stripe.billing.refund(charge.id);
     await deliverAll(refunded);
-    expect(await checkoutRow(id)).toMatchObject({ payment_status: "refunded", refunded_amount: 4900 });
+    expect(await checkoutRow(id)).toMatchObject({
+      payment_status: "refunded",
+      refunded_amount: 4900,
+    });
     const refundId = (refunded[0]?.data.object as { id: string }).id;
     const failed = stripe.billing.failRefund(refundId);
     expect(failed.map((e) => e.type)).toEqual([

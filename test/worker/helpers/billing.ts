@@ -91,6 +91,7 @@ interface BillingBody {
     quantity: number | null;
     currentPeriodEnd: string | null;
     cancelAtPeriodEnd: boolean;
+    duplicateOf: string | null;
   }[];
   invoices: { id: string; status: string | null; attemptCount: number; amountPaid: number }[];
 }
