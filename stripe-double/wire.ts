@@ -48,11 +48,11 @@ export interface DoubleEvent {
  * account endpoint (the platform's own events) and the Connect endpoint (events of connected
  * accounts), each with its own secret (docs/stripe-double.md, "Signing secrets").
  */
-export interface EndpointSecrets<T = string> {
-  test: T;
-  live: T;
-  connectTest: T;
-  connectLive: T;
+export interface EndpointSecrets {
+  test: string;
+  live: string;
+  connectTest: string;
+  connectLive: string;
 }
 
 /**
