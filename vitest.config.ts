@@ -46,6 +46,8 @@ function workerProject(
             STRIPE_SECRET_KEY_LIVE: "sk_live_double_0123456789",
             STRIPE_WEBHOOK_SECRET_TEST: "whsec_test_double",
             STRIPE_WEBHOOK_SECRET_LIVE: "whsec_live_double",
+            STRIPE_CONNECT_WEBHOOK_SECRET_TEST: "whsec_test_connect_double",
+            STRIPE_CONNECT_WEBHOOK_SECRET_LIVE: "whsec_live_connect_double",
             WEBHOOK_ENCRYPTION_KEY: "oFrpyO+JjXiBp+Un1q4Sfi5izhTHDAcxEzqwPcwngF4=",
             // An endpoint's answer is awaited this long; the tests of a hanging one wait it out.
             WEBHOOK_TIMEOUT_MS: "500",

@@ -394,6 +394,8 @@ async function main(): Promise<void> {
           WEBHOOK_URL: `${workerOrigin}/api/v1/webhooks/stripe`,
           STRIPE_WEBHOOK_SECRET_TEST: vars.STRIPE_WEBHOOK_SECRET_TEST ?? "",
           STRIPE_WEBHOOK_SECRET_LIVE: vars.STRIPE_WEBHOOK_SECRET_LIVE ?? "",
+          STRIPE_CONNECT_WEBHOOK_SECRET_TEST: vars.STRIPE_CONNECT_WEBHOOK_SECRET_TEST ?? "",
+          STRIPE_CONNECT_WEBHOOK_SECRET_LIVE: vars.STRIPE_CONNECT_WEBHOOK_SECRET_LIVE ?? "",
         },
         stdio: ["ignore", "inherit", "inherit"],
       },

@@ -1,9 +1,10 @@
 /**
  * Serves the Stripe double (stripe-double/double.ts, the same code the tests use) on loopback,
  * so `wrangler dev` can point STRIPE_API_BASE_URL at it: `npm run stripe:double`.
- * Also serves the double's hosted checkout page (Pay / Cancel), sends the resulting events,
- * signed with STRIPE_WEBHOOK_SECRET_TEST/LIVE, to WEBHOOK_URL (the worker's webhook route),
- * and serves the demo app's success and cancel pages.
+ * Also serves the double's hosted checkout page (Pay / Cancel), sends the resulting events to
+ * WEBHOOK_URL (the worker's webhook route), each signed as Stripe signs it: a connected account's
+ * with STRIPE_CONNECT_WEBHOOK_SECRET_TEST/LIVE (its mode's Connect endpoint), the platform's own
+ * with STRIPE_WEBHOOK_SECRET_TEST/LIVE, and serves the demo app's success and cancel pages.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import Stripe from "stripe";
@@ -12,6 +13,7 @@ import { deliverEvents } from "../stripe-double/delivery.ts";
 import { type DoubleEvent, type Fault, StripeDouble } from "../stripe-double/double.ts";
 import { handleHostedCheckout } from "../stripe-double/hosted.ts";
 import { handleHostedPortal } from "../stripe-double/portal-page.ts";
+import { type EndpointSecrets, endpointOf } from "../stripe-double/wire.ts";
 import { billingControl } from "./lib/double-billing-control.ts";
 
 const host = "127.0.0.1";
@@ -21,22 +23,26 @@ const double = new StripeDouble({
   latencyMs: Number(process.env.STRIPE_DOUBLE_LATENCY_MS ?? 0),
 });
 const webhookUrl = process.env.WEBHOOK_URL ?? "http://127.0.0.1:8787/api/v1/webhooks/stripe";
-const webhookSecrets = {
-  test: process.env.STRIPE_WEBHOOK_SECRET_TEST ?? "",
-  live: process.env.STRIPE_WEBHOOK_SECRET_LIVE ?? "",
+/** Each Stripe endpoint's secret, by the variable that holds it; unset: no such endpoint. */
+const SECRET_NAMES: EndpointSecrets = {
+  test: "STRIPE_WEBHOOK_SECRET_TEST",
+  live: "STRIPE_WEBHOOK_SECRET_LIVE",
+  connectTest: "STRIPE_CONNECT_WEBHOOK_SECRET_TEST",
+  connectLive: "STRIPE_CONNECT_WEBHOOK_SECRET_LIVE",
 };
 
 /**
- * Signs an event with the mode's webhook secret, as Stripe does, and posts it to the worker;
- * returns the worker's status (0 when it could not be sent).
+ * Signs an event with the secret of the endpoint Stripe sends it to (the mode's Connect
+ * endpoint for a connected account's event, else the mode's account endpoint) and posts it to
+ * the worker; returns the worker's status (0 when it could not be sent). Without that endpoint's
+ * secret the event is not sent, as Stripe sends nothing where no endpoint listens.
  */
 async function deliverEvent(event: DoubleEvent): Promise<number> {
   const payload = JSON.stringify(event);
-  const secret = event.livemode ? webhookSecrets.live : webhookSecrets.test;
+  const name = SECRET_NAMES[endpointOf(event)];
+  const secret = process.env[name] ?? "";
   if (!secret) {
-    console.error(
-      `[stripe double] no webhook secret for ${event.livemode ? "live" : "test"} mode; ${event.type} not sent`,
-    );
+    console.error(`[stripe double] ${name} is not set; ${event.type} not sent`);
     return 0;
   }
   const signature = await Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret });

@@ -181,6 +181,8 @@ export const MESSAGES = {
     "Service misconfigured: the secrets STRIPE_WEBHOOK_SECRET_TEST and STRIPE_WEBHOOK_SECRET_LIVE are missing",
   webhookSecretMissing: (name: string, mode: Mode) =>
     `Service misconfigured: the secret ${name} is missing, so ${mode}-mode events cannot be verified`,
+  connectWebhookSecretMissing: (name: string, mode: Mode) =>
+    `Service misconfigured: the secret ${name} is missing, so ${mode}-mode events of connected accounts cannot be verified`,
   invalidSignature: "Invalid signature",
   eventNotJson: "Malformed event: the signed body is not JSON",
   eventNotStripe: "Malformed event: the signed body is not a Stripe event",

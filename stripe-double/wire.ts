@@ -48,6 +48,29 @@ export interface DoubleEvent {
 }
 
 /**
+ * The signing secrets of a platform's Stripe webhook endpoints, by endpoint: per mode, the
+ * account endpoint (the platform's own events) and the Connect endpoint (events of connected
+ * accounts), each with its own secret (docs/stripe-double.md, "Signing secrets").
+ */
+export interface EndpointSecrets {
+  test: string;
+  live: string;
+  connectTest: string;
+  connectLive: string;
+}
+
+/**
+ * The endpoint Stripe sends an event to, hence the secret that signs it: the event's mode's
+ * Connect endpoint when it carries `account`, else the mode's account endpoint.
+ */
+export function endpointOf(event: unknown): keyof EndpointSecrets {
+  const { livemode, account } = (event ?? {}) as { livemode?: unknown; account?: unknown };
+  const live = livemode === true;
+  if (typeof account === "string" && account !== "") return live ? "connectLive" : "connectTest";
+  return live ? "live" : "test";
+}
+
+/**
  * Stripe refusing a request. `saved` says whether Stripe had begun executing it (a lookup that
  * found nothing, a price of the wrong kind): then its result is kept under the Idempotency-Key
  * like a success. Refusals of the parameters themselves (unknown, malformed, contradictory)

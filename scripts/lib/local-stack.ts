@@ -27,6 +27,8 @@ const STACK_SECRETS = {
   STRIPE_SECRET_KEY_LIVE: "sk_live_local_stack",
   STRIPE_WEBHOOK_SECRET_TEST: "whsec_local_stack_test",
   STRIPE_WEBHOOK_SECRET_LIVE: "whsec_local_stack_live",
+  STRIPE_CONNECT_WEBHOOK_SECRET_TEST: "whsec_local_stack_connect_test",
+  STRIPE_CONNECT_WEBHOOK_SECRET_LIVE: "whsec_local_stack_connect_live",
   WEBHOOK_ENCRYPTION_KEY: "dGhlIGxvY2FsIHN0YWNrJ3Mgb3duIGtleSwgMzIgYnk=",
 };
 
@@ -319,6 +321,8 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
           WEBHOOK_URL: `${workerOrigin}/api/v1/webhooks/stripe`,
           STRIPE_WEBHOOK_SECRET_TEST: STACK_SECRETS.STRIPE_WEBHOOK_SECRET_TEST,
           STRIPE_WEBHOOK_SECRET_LIVE: STACK_SECRETS.STRIPE_WEBHOOK_SECRET_LIVE,
+          STRIPE_CONNECT_WEBHOOK_SECRET_TEST: STACK_SECRETS.STRIPE_CONNECT_WEBHOOK_SECRET_TEST,
+          STRIPE_CONNECT_WEBHOOK_SECRET_LIVE: STACK_SECRETS.STRIPE_CONNECT_WEBHOOK_SECRET_LIVE,
         },
       },
     );

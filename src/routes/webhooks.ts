@@ -25,6 +25,8 @@ export const webhookRoutes = new Hono<HonoEnv>().post(
     const event = await verifyStripeEvent(await c.req.text(), c.req.header("Stripe-Signature"), {
       test: c.env.STRIPE_WEBHOOK_SECRET_TEST,
       live: c.env.STRIPE_WEBHOOK_SECRET_LIVE,
+      connectTest: c.env.STRIPE_CONNECT_WEBHOOK_SECRET_TEST,
+      connectLive: c.env.STRIPE_CONNECT_WEBHOOK_SECRET_LIVE,
     });
     const config = c.get("config");
     const { outcome, after, origin } = await applyStripeEvent(

@@ -17,51 +17,74 @@ const eventShape = z.looseObject({
   data: z.looseObject({ object: z.looseObject({}) }),
 });
 
+/**
+ * The signing secrets of the service's Stripe endpoints: per mode, the account endpoint's (the
+ * platform's own events) and the Connect endpoint's (connected accounts' events, optional).
+ */
 export interface WebhookSecrets {
   test: string | undefined;
   live: string | undefined;
+  connectTest: string | undefined;
+  connectLive: string | undefined;
 }
 
-const SECRET_NAME = {
-  test: "STRIPE_WEBHOOK_SECRET_TEST",
-  live: "STRIPE_WEBHOOK_SECRET_LIVE",
-} as const;
+/** Each endpoint by the secret that signs its events, and what those events are. */
+const ENDPOINTS = [
+  { key: "test", name: "STRIPE_WEBHOOK_SECRET_TEST", mode: "test", connect: false },
+  { key: "live", name: "STRIPE_WEBHOOK_SECRET_LIVE", mode: "live", connect: false },
+  { key: "connectTest", name: "STRIPE_CONNECT_WEBHOOK_SECRET_TEST", mode: "test", connect: true },
+  { key: "connectLive", name: "STRIPE_CONNECT_WEBHOOK_SECRET_LIVE", mode: "live", connect: true },
+] as const;
+type Endpoint = (typeof ENDPOINTS)[number];
 
-/** The mode an unverified body claims, read only to name a missing secret; never trusted. */
-function claimedMode(payload: string): "test" | "live" | null {
+/** Whether this endpoint receives the (shape-checked) event: its mode; `account` only on Connect. */
+function receivedBy(endpoint: Endpoint, event: Stripe.Event): boolean {
+  return (
+    event.livemode === (endpoint.mode === "live") &&
+    (event.account !== undefined) === endpoint.connect
+  );
+}
+
+/**
+ * The endpoint an unverified body claims to come from (its `livemode`, and an `account` as the
+ * event shape takes it: a non-empty string), read only to name a missing secret; never trusted.
+ */
+function claimedEndpoint(payload: string): Endpoint | null {
   try {
-    const livemode = (JSON.parse(payload) as { livemode?: unknown } | null)?.livemode;
-    return livemode === true ? "live" : livemode === false ? "test" : null;
+    const body = JSON.parse(payload) as { livemode?: unknown; account?: unknown } | null;
+    if (typeof body?.livemode !== "boolean") return null;
+    const mode = body.livemode ? "live" : "test";
+    const connect = typeof body.account === "string" && body.account !== "";
+    return ENDPOINTS.find((e) => e.mode === mode && e.connect === connect) ?? null;
   } catch {
     return null;
   }
 }
 
 /**
- * Verifies the raw body against the test and the live signing secret (Stripe's SDK, Web
- * Crypto). The event must also claim the mode of the secret that signed it. Any signature
- * failure is the same MESSAGES.invalidSignature: the caller learns nothing about which check failed.
- * A body that claims a mode whose secret is not configured is our fault (500 naming the secret,
- * so Stripe keeps redelivering until the operator sets it). A signed body that is not a JSON
- * event is 400, and nothing of it is logged or echoed.
+ * Verifies the raw body against the configured signing secrets (Stripe's SDK, Web Crypto). The
+ * event must also be what the endpoint of the secret that signed it receives: its mode, and
+ * `account` exactly when that is a Connect endpoint (Stripe sends a connected account's events
+ * only there). Any signature failure is the same MESSAGES.invalidSignature: the caller learns
+ * nothing about which check failed. A body that claims a mode, or a connected account, whose
+ * secret is not configured is our fault (500 naming the secret, so Stripe keeps redelivering
+ * until the operator sets it). A signed body that is not a JSON event is 400, and nothing of it
+ * is logged or echoed.
  */
 export async function verifyStripeEvent(
   payload: string,
   signatureHeader: string | undefined,
   secrets: WebhookSecrets,
 ): Promise<Stripe.Event> {
-  const candidates = [
-    { secret: secrets.test, livemode: false },
-    { secret: secrets.live, livemode: true },
-  ].filter(
-    (c): c is { secret: string; livemode: boolean } =>
-      typeof c.secret === "string" && c.secret.length > 0,
-  );
-  if (candidates.length === 0) {
+  const configured = ENDPOINTS.flatMap((endpoint) => {
+    const secret = secrets[endpoint.key];
+    return typeof secret === "string" && secret.length > 0 ? [{ endpoint, secret }] : [];
+  });
+  if (!configured.some(({ endpoint }) => !endpoint.connect)) {
     throw new ApiError("internal", MESSAGES.webhookSecretsMissing);
   }
   if (signatureHeader) {
-    for (const { secret, livemode } of candidates) {
+    for (const { endpoint, secret } of configured) {
       let event: Stripe.Event;
       try {
         event = await Stripe.webhooks.constructEventAsync(
@@ -80,12 +103,15 @@ export async function verifyStripeEvent(
       if (!eventShape.safeParse(event).success) {
         throw new ApiError("bad_request", MESSAGES.eventNotStripe);
       }
-      if (event.livemode === livemode) return event;
+      if (receivedBy(endpoint, event)) return event;
     }
   }
-  const claimed = claimedMode(payload);
-  if (claimed && !candidates.some((c) => c.livemode === (claimed === "live"))) {
-    throw new ApiError("internal", MESSAGES.webhookSecretMissing(SECRET_NAME[claimed], claimed));
+  const claimed = claimedEndpoint(payload);
+  if (claimed && !configured.some(({ endpoint }) => endpoint === claimed)) {
+    const missing = claimed.connect
+      ? MESSAGES.connectWebhookSecretMissing(claimed.name, claimed.mode)
+      : MESSAGES.webhookSecretMissing(claimed.name, claimed.mode);
+    throw new ApiError("internal", missing);
   }
   throw new ApiError("bad_request", MESSAGES.invalidSignature);
 }

@@ -22,5 +22,9 @@ describe("the leak detector", () => {
       "STRIPE_SECRET_KEY_TEST",
     );
     expect(findLeaks("t", env.STRIPE_WEBHOOK_SECRET_TEST ?? "").length).toBeGreaterThan(0);
+    const connectSecret = env.STRIPE_CONNECT_WEBHOOK_SECRET_LIVE ?? "";
+    expect(findLeaks("t", `…${connectSecret.slice(-12)}…`).map((f) => f.secret)).toContain(
+      "STRIPE_CONNECT_WEBHOOK_SECRET_LIVE",
+    );
   });
 });

@@ -16,6 +16,8 @@ import { stripe } from "./helpers/stripe.ts";
 import {
   deliver,
   sessionEvent,
+  WEBHOOK_SECRET_CONNECT_LIVE,
+  WEBHOOK_SECRET_CONNECT_TEST,
   WEBHOOK_SECRET_LIVE,
   WEBHOOK_SECRET_TEST,
 } from "./helpers/webhooks.ts";
@@ -51,7 +53,7 @@ describe("no secret in logs or responses", () => {
     expectLogsAndNoLeaks();
   });
 
-  it("webhook deliveries: valid, replayed, live, badly signed, unsigned", async () => {
+  it("webhook deliveries: valid, replayed, live, connected accounts', badly signed, unsigned", async () => {
     const { app, key } = await givenWriter();
     await apiKey("write key", key.key);
     const checkout = await created(key.headers, app.id);
@@ -93,6 +95,16 @@ describe("no secret in logs or responses", () => {
       sessionEvent("checkout.session.expired", { id: "cs_live_x" }, { livemode: true }),
     );
     expect((await post(await sign(WEBHOOK_SECRET_LIVE, liveEvent), liveEvent)).status).toBe(200);
+    for (const [livemode, connectSecret, accountSecret] of [
+      [false, WEBHOOK_SECRET_CONNECT_TEST, WEBHOOK_SECRET_TEST],
+      [true, WEBHOOK_SECRET_CONNECT_LIVE, WEBHOOK_SECRET_LIVE],
+    ] as const) {
+      const connected = JSON.stringify(
+        sessionEvent("checkout.session.expired", { id: "cs_x" }, { livemode, account: "acct_x" }),
+      );
+      expect((await post(await sign(connectSecret, connected), connected)).status).toBe(200);
+      expect((await post(await sign(accountSecret, connected), connected)).status).toBe(400);
+    }
     const wrongSecret = secret("wrong webhook secret", "whsec_not_the_right_one_42", "whsec_");
     expect((await post(await sign(wrongSecret))).status).toBe(400);
     const signed = await sign(WEBHOOK_SECRET_TEST);

@@ -3,7 +3,12 @@ import { describe, expect, it } from "vitest";
 import { givenWriter, newState } from "./helpers/apps.ts";
 import { call, postJson, validBody } from "./helpers/http.ts";
 import { stripe } from "./helpers/stripe.ts";
-import { deliver, sessionEvent, WEBHOOK_SECRET_LIVE } from "./helpers/webhooks.ts";
+import {
+  deliver,
+  sessionEvent,
+  WEBHOOK_SECRET_LIVE,
+  WEBHOOK_SECRET_TEST,
+} from "./helpers/webhooks.ts";
 
 interface Row {
   id: string;
@@ -243,7 +248,7 @@ describe("POST /api/v1/webhooks/stripe", () => {
       { id: checkout.id },
       { livemode: true },
     );
-    const res = await deliver(liveEvent);
+    const res = await deliver(liveEvent, { secret: WEBHOOK_SECRET_TEST });
     expect(res.status).toBe(400);
     expect(res.body).toEqual({
       success: false,

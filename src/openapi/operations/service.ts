@@ -49,7 +49,7 @@ export const webhook = (): OperationObject => ({
   tags: ["Webhooks"],
   summary: "Receive Stripe's webhook events",
   description:
-    "The endpoint for Stripe's webhooks (test and live, Connect events included) with the events checkout.session.completed, checkout.session.async_payment_succeeded, checkout.session.async_payment_failed and checkout.session.expired, and the billing events customer.subscription.created|updated|deleted|paused|resumed, invoice.paid|payment_failed|finalized|voided|marked_uncollectible and charge.refunded (each object read again from Stripe). The raw body is verified with Stripe's SDK against both signing secrets, and the event's livemode must match the secret that signed it; anything else is 400 and changes nothing. Each event id takes effect once (a replay is 200 and changes nothing); events may come in any order and never move a record back (completed never becomes expired). Other event types: 200, ignored. A failure answers 5xx so that Stripe delivers the event again.",
+    "The endpoint for Stripe's webhooks (test and live, Connect events included) with the events checkout.session.completed, checkout.session.async_payment_succeeded, checkout.session.async_payment_failed and checkout.session.expired, and the billing events customer.subscription.created|updated|deleted|paused|resumed, invoice.paid|payment_failed|finalized|voided|marked_uncollectible and charge.refunded (each object read again from Stripe). The raw body is verified with Stripe's SDK against the signing secrets of the account endpoints (test and live) and of the Connect endpoints (test and live, optional): the event's livemode must match the secret that signed it, and it carries `account` exactly when a Connect endpoint's secret signed it; anything else is 400 and changes nothing. An event of a mode, or of a connected account, whose secret is not configured is 500 naming the secret, so Stripe delivers it again once the operator has set it. Each event id takes effect once (a replay is 200 and changes nothing); events may come in any order and never move a record back (completed never becomes expired). Other event types: 200, ignored. A failure answers 5xx so that Stripe delivers the event again.",
   security: [],
   parameters: [parameter("StripeSignature"), parameter("RequestId")],
   requestBody: {
@@ -94,6 +94,14 @@ export const webhook = (): OperationObject => ({
     }),
     500: failure("Our fault, including missing webhook secrets", {
       secrets: ["No webhook secret configured", MESSAGES.webhookSecretsMissing],
+      secret: [
+        "The secret of the event's mode is not configured",
+        MESSAGES.webhookSecretMissing("STRIPE_WEBHOOK_SECRET_LIVE", "live"),
+      ],
+      connectSecret: [
+        "A connected account's event, and the Connect secret of its mode is not configured",
+        MESSAGES.connectWebhookSecretMissing("STRIPE_CONNECT_WEBHOOK_SECRET_TEST", "test"),
+      ],
       ...MISCONFIGURED,
     }),
     ...STRIPE_FAILURES,

@@ -59,7 +59,12 @@ for (const name of ["STRIPE_SECRET_KEY_TEST", "STRIPE_SECRET_KEY_LIVE"] as const
   const value = env[name];
   if (value) secret(name, value, /^(sk|rk)_(test|live)_/.exec(value)?.[0] ?? "");
 }
-for (const name of ["STRIPE_WEBHOOK_SECRET_TEST", "STRIPE_WEBHOOK_SECRET_LIVE"] as const) {
+for (const name of [
+  "STRIPE_WEBHOOK_SECRET_TEST",
+  "STRIPE_WEBHOOK_SECRET_LIVE",
+  "STRIPE_CONNECT_WEBHOOK_SECRET_TEST",
+  "STRIPE_CONNECT_WEBHOOK_SECRET_LIVE",
+] as const) {
   const value = env[name];
   if (value) secret(name, value, "whsec_");
 }

@@ -1,8 +1,36 @@
 import { exports } from "cloudflare:workers";
 import Stripe from "stripe";
+import { type EndpointSecrets, endpointOf } from "../../../stripe-double/wire.ts";
 
 export const WEBHOOK_SECRET_TEST = "whsec_test_double";
 export const WEBHOOK_SECRET_LIVE = "whsec_live_double";
+/** The Connect endpoints' secrets (vitest.config.ts): Stripe signs connected accounts' events with them. */
+export const WEBHOOK_SECRET_CONNECT_TEST = "whsec_test_connect_double";
+export const WEBHOOK_SECRET_CONNECT_LIVE = "whsec_live_connect_double";
+const SECRETS: EndpointSecrets = {
+  test: WEBHOOK_SECRET_TEST,
+  live: WEBHOOK_SECRET_LIVE,
+  connectTest: WEBHOOK_SECRET_CONNECT_TEST,
+  connectLive: WEBHOOK_SECRET_CONNECT_LIVE,
+};
+
+/**
+ * The secret Stripe signs this event with: its mode's, of the Connect endpoint when it carries
+ * `account`. Every helper below signs with it unless a test names another secret.
+ */
+function signingSecretFor(event: unknown): string {
+  return SECRETS[endpointOf(event)];
+}
+
+/** The signing secret of a body by what it parses to; one that is not JSON gets the test account's. */
+function signingSecretOf(payload: string): string {
+  try {
+    return signingSecretFor(JSON.parse(payload));
+  } catch {
+    return WEBHOOK_SECRET_TEST;
+  }
+}
+
 const cryptoProvider = Stripe.createSubtleCryptoProvider();
 
 export interface SessionEventOptions {
@@ -40,7 +68,7 @@ export function sessionEvent(
 }
 
 /** Posts exactly these bytes, signed as Stripe would sign them: for bodies that are not events. */
-export async function deliverSigned(payload: string, secret = WEBHOOK_SECRET_TEST) {
+export async function deliverSigned(payload: string, secret = signingSecretOf(payload)) {
   const signature = await Stripe.webhooks.generateTestHeaderStringAsync({
     payload,
     secret,
@@ -57,12 +85,12 @@ export async function deliverSigned(payload: string, secret = WEBHOOK_SECRET_TES
   return { status: response.status, text: await response.text() };
 }
 
-/** Stripe's POST of an event, signed with the SDK's own test-header helper (test mode). */
+/** Stripe's POST of an event, signed with the SDK's own test-header helper. */
 export async function signedEventRequest(event: unknown): Promise<Request> {
   const payload = JSON.stringify(event);
   const signature = await Stripe.webhooks.generateTestHeaderStringAsync({
     payload,
-    secret: WEBHOOK_SECRET_TEST,
+    secret: signingSecretFor(event),
     timestamp: Math.floor(Date.now() / 1000),
     cryptoProvider,
   });
@@ -73,7 +101,7 @@ export async function signedEventRequest(event: unknown): Promise<Request> {
   });
 }
 
-/** Posts an event signed with the SDK's own test-header helper. */
+/** Posts an event signed with the SDK's own test-header helper, with its endpoint's secret by default. */
 export async function deliver(
   event: unknown,
   options: { secret?: string; timestamp?: number; signature?: string | null; body?: string } = {},
@@ -85,7 +113,7 @@ export async function deliver(
       options.signature ??
       (await Stripe.webhooks.generateTestHeaderStringAsync({
         payload: JSON.stringify(event),
-        secret: options.secret ?? WEBHOOK_SECRET_TEST,
+        secret: options.secret ?? signingSecretFor(event),
         timestamp: options.timestamp ?? Math.floor(Date.now() / 1000),
         cryptoProvider,
       }));
