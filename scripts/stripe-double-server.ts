@@ -13,7 +13,7 @@ import { deliverEvents } from "../stripe-double/delivery.ts";
 import { type DoubleEvent, type Fault, StripeDouble } from "../stripe-double/double.ts";
 import { handleHostedCheckout } from "../stripe-double/hosted.ts";
 import { handleHostedPortal } from "../stripe-double/portal-page.ts";
-import { type EndpointSecrets, endpointOf } from "../stripe-double/wire.ts";
+import { type EndpointSecrets, endpointsOf } from "../stripe-double/wire.ts";
 import { billingControl } from "./lib/double-billing-control.ts";
 
 const host = "127.0.0.1";
@@ -32,17 +32,24 @@ const SECRET_NAMES: EndpointSecrets = {
 };
 
 /**
- * Signs an event with the secret of the endpoint Stripe sends it to (the mode's Connect
- * endpoint for a connected account's event, else the mode's account endpoint) and posts it to
- * the worker; returns the worker's status (0 when it could not be sent). Without that endpoint's
- * secret the event is not sent, as Stripe sends nothing where no endpoint listens.
+ * Signs an event with the secret of each endpoint Stripe sends it to (the mode's Connect
+ * endpoint for a connected account's event, and the live Connect one too for its test events;
+ * else the mode's account endpoint) and posts it to the worker; returns the worker's best status
+ * (0 when it could not be sent). Without an endpoint's secret the event is not sent there, as
+ * Stripe sends nothing where no endpoint listens.
  */
 async function deliverEvent(event: DoubleEvent): Promise<number> {
+  const statuses = await Promise.all(
+    endpointsOf(event).map((endpoint) => deliverTo(SECRET_NAMES[endpoint], event)),
+  );
+  return statuses.find((s) => s >= 200 && s < 300) ?? statuses[0] ?? 0;
+}
+
+async function deliverTo(name: string, event: DoubleEvent): Promise<number> {
   const payload = JSON.stringify(event);
-  const name = SECRET_NAMES[endpointOf(event)];
   const secret = process.env[name] ?? "";
   if (!secret) {
-    console.error(`[stripe double] ${name} is not set; ${event.type} not sent`);
+    console.error(`[stripe double] ${name} is not set; ${event.type} not sent there`);
     return 0;
   }
   const signature = await Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret });

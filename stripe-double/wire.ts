@@ -71,6 +71,16 @@ export function endpointOf(event: unknown): keyof EndpointSecrets {
 }
 
 /**
+ * Every endpoint Stripe sends an event to: `endpointOf`'s, and for a connected account's test
+ * event the live Connect endpoint as well (Stripe sends test events of accounts connected in
+ * live mode there too: support.stripe.com/questions/connect-account-webhook-configurations).
+ */
+export function endpointsOf(event: unknown): (keyof EndpointSecrets)[] {
+  const endpoint = endpointOf(event);
+  return endpoint === "connectTest" ? ["connectTest", "connectLive"] : [endpoint];
+}
+
+/**
  * Stripe refusing a request. `saved` says whether Stripe had begun executing it (a lookup that
  * found nothing, a price of the wrong kind): then its result is kept under the Idempotency-Key
  * like a success. Refusals of the parameters themselves (unknown, malformed, contradictory)

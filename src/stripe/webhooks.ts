@@ -37,12 +37,17 @@ const ENDPOINTS = [
 ] as const;
 type Endpoint = (typeof ENDPOINTS)[number];
 
-/** Whether this endpoint receives the (shape-checked) event: its mode; `account` only on Connect. */
+/**
+ * Whether this endpoint receives the (shape-checked) event: `account` only on Connect; its
+ * mode, except that the live Connect endpoint also receives connected accounts' test events
+ * (Stripe sends the test events of an account connected in live mode there, and to both
+ * Connect endpoints for one connected in both: support.stripe.com/questions/connect-account-webhook-configurations;
+ * the event's `livemode` says which mode it is of, and the duplicate is taken once).
+ */
 function receivedBy(endpoint: Endpoint, event: Stripe.Event): boolean {
-  return (
-    event.livemode === (endpoint.mode === "live") &&
-    (event.account !== undefined) === endpoint.connect
-  );
+  if ((event.account !== undefined) !== endpoint.connect) return false;
+  if (endpoint.key === "connectLive") return true;
+  return event.livemode === (endpoint.mode === "live");
 }
 
 /**

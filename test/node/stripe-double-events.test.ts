@@ -96,30 +96,42 @@ function verifiedBy({ body, signature }: Arrived): string[] {
 
 describe("the double's loopback server signs each event with its endpoint's secret", () => {
   it.each([
-    ["a test-mode event of the platform", "STRIPE_WEBHOOK_SECRET_TEST", false, undefined],
-    ["a live event of the platform", "STRIPE_WEBHOOK_SECRET_LIVE", true, undefined],
+    ["a test-mode event of the platform", ["STRIPE_WEBHOOK_SECRET_TEST"], false, undefined],
+    ["a live event of the platform", ["STRIPE_WEBHOOK_SECRET_LIVE"], true, undefined],
+    // Stripe sends a connected account's test events to the live Connect endpoint as well.
     [
       "a connected account's test-mode event",
-      "STRIPE_CONNECT_WEBHOOK_SECRET_TEST",
+      ["STRIPE_CONNECT_WEBHOOK_SECRET_LIVE", "STRIPE_CONNECT_WEBHOOK_SECRET_TEST"],
       false,
       "acct_events1",
     ],
     [
       "a connected account's live event",
-      "STRIPE_CONNECT_WEBHOOK_SECRET_LIVE",
+      ["STRIPE_CONNECT_WEBHOOK_SECRET_LIVE"],
       true,
       "acct_events1",
     ],
-  ] as const)("%s: with %s alone", async (_what, secretName, livemode, account) => {
-    await paySession(livemode, account);
-    expect(arrived.length).toBeGreaterThan(0);
-    for (const request of arrived) {
-      const event = JSON.parse(request.body) as { livemode: boolean; account?: string };
-      expect(event.livemode).toBe(livemode);
-      expect(event.account).toBe(account);
-      expect(verifiedBy(request)).toEqual([secretName]);
-    }
-  });
+  ] as const)(
+    "%s: to the endpoints of %s, each signed by its own",
+    async (_what, secretNames, livemode, account) => {
+      await paySession(livemode, account);
+      expect(arrived.length).toBeGreaterThan(0);
+      const signers = new Map<string, string[]>();
+      for (const request of arrived) {
+        const event = JSON.parse(request.body) as {
+          id: string;
+          livemode: boolean;
+          account?: string;
+        };
+        expect(event.livemode).toBe(livemode);
+        expect(event.account).toBe(account);
+        const by = verifiedBy(request);
+        expect(by).toHaveLength(1);
+        signers.set(event.id, [...(signers.get(event.id) ?? []), ...by].sort());
+      }
+      for (const names of signers.values()) expect(names).toEqual([...secretNames]);
+    },
+  );
 });
 
 describe("without a Connect endpoint's secret", () => {
