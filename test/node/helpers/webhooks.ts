@@ -168,7 +168,7 @@ export function webhookFixtures(local: Local) {
         { ...attempt, responseExcerpt: null },
         { status: delivered ? "delivered" : "pending", nextAttemptAt: now + 300 },
         now,
-        5 * 86_400,
+        { disableAfterSeconds: 5 * 86_400, idleAfterSeconds: 86_400 + 3600 },
       ),
     );
   }
