@@ -12,3 +12,9 @@ FROM (
   WHERE error IS NOT NULL GROUP BY endpoint_id
 ) AS failed
 WHERE failed.endpoint_id = webhook_endpoints.id AND webhook_endpoints.failing_since IS NOT NULL;
+
+-- Issue 19, B10a: who created a checkout, for the read route: the subject (`sub`) of the access
+-- token that created it; NULL for an API key (and a token without a subject). A token without a
+-- tenant reads only the tenant-less checkouts created by its own subject. Checkouts created
+-- before are NULL: only API keys read them (and tokens of their tenant, as before).
+ALTER TABLE checkout_sessions ADD COLUMN created_by TEXT;
