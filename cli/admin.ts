@@ -16,6 +16,7 @@ import {
   revokeKey,
 } from "./keys.ts";
 import { type PlatformTarget, withPlatform } from "./platform.ts";
+import { escapeControls, printable } from "./printable.ts";
 import { publicKeyFingerprint } from "./public-keys.ts";
 import { forgetCustomer } from "./tenants.ts";
 import {
@@ -125,9 +126,11 @@ const COMMANDS: Record<string, Command> = {
       });
       const note =
         app.successUrl && app.cancelUrl
-          ? ""
-          : "\nNote: the worker refuses checkouts for it until both URLs are set (app update --success-url … --cancel-url …).";
-      return { json: app, text: `Created app ${app.id} (${app.name}).${note}` };
+          ? []
+          : [
+              "Note: the worker refuses checkouts for it until both URLs are set (app update --success-url … --cancel-url …).",
+            ];
+      return { json: app, lines: [`Created app ${app.id} (${app.name}).`, ...note] };
     },
   },
   "app show": {
@@ -137,7 +140,7 @@ const COMMANDS: Record<string, Command> = {
     argName: "APP_ID",
     run: async (deps, _values, [appId = ""]) => {
       const app = await showApp(deps, appId);
-      return { json: app, text: describeApp(app) };
+      return { json: app, lines: describeApp(app) };
     },
   },
   "app update": {
@@ -176,7 +179,7 @@ const COMMANDS: Record<string, Command> = {
         origins: values.origin,
         clearOrigins: values["clear-origins"],
       });
-      return { json: updated.app, text: describeUpdate(updated) };
+      return { json: updated.app, lines: [describeUpdate(updated)] };
     },
   },
   "app disable": {
@@ -186,7 +189,7 @@ const COMMANDS: Record<string, Command> = {
     argName: "APP_ID",
     run: async (deps, _values, [appId = ""]) => {
       const app = await disableApp(deps, appId);
-      return { json: app, text: `App ${app.id} is disabled (since ${app.updatedAt}).` };
+      return { json: app, lines: [`App ${app.id} is disabled (since ${app.updatedAt}).`] };
     },
   },
   "app enable": {
@@ -196,7 +199,7 @@ const COMMANDS: Record<string, Command> = {
     argName: "APP_ID",
     run: async (deps, _values, [appId = ""]) => {
       const app = await enableApp(deps, appId);
-      return { json: app, text: `App ${app.id} is active (since ${app.updatedAt}).` };
+      return { json: app, lines: [`App ${app.id} is active (since ${app.updatedAt}).`] };
     },
   },
   "key create": {
@@ -209,7 +212,7 @@ const COMMANDS: Record<string, Command> = {
         type: values.type ?? "",
         label: values.label,
       });
-      return { json: created, text: describeCreatedKey(created) };
+      return { json: created, lines: describeCreatedKey(created) };
     },
   },
   "key list": {
@@ -218,7 +221,7 @@ const COMMANDS: Record<string, Command> = {
     args: 0,
     run: async (deps, values) => {
       const listing = await listKeys(deps, values.app ?? "");
-      return { json: listing, text: describeKeys(listing.appId, listing.keys) };
+      return { json: listing, lines: describeKeys(listing.appId, listing.keys) };
     },
   },
   "tenant forget-customer": {
@@ -235,7 +238,7 @@ const COMMANDS: Record<string, Command> = {
       const text = result.forgotten
         ? `Forgot Stripe customer ${result.forgotten} of tenant ${result.tenantId} (${mode} mode); its next checkout creates a new one.`
         : `Tenant ${result.tenantId} has no remembered Stripe customer in ${mode} mode; nothing changed.`;
-      return { json: result, text };
+      return { json: result, lines: [text] };
     },
   },
   "billing reconcile": {
@@ -247,7 +250,7 @@ const COMMANDS: Record<string, Command> = {
         limit: values.limit === undefined ? 100 : Number(values.limit),
         all: values.all ?? false,
       });
-      return { json: result, text: describeReconciled(result) };
+      return { json: result, lines: describeReconciled(result) };
     },
   },
   "key revoke": {
@@ -257,13 +260,13 @@ const COMMANDS: Record<string, Command> = {
     argName: "KEY_ID",
     run: async (deps, _values, [keyId = ""]) => {
       const revoked = await revokeKey(deps, keyId);
-      return { json: revoked, text: describeRevoked(revoked) };
+      return { json: revoked, lines: [describeRevoked(revoked)] };
     },
   },
   ...WEBHOOK_COMMANDS,
 };
 
-function describeReconciled(result: ReconcileResult): string {
+function describeReconciled(result: ReconcileResult): string[] {
   const when = (seconds: number | null) =>
     seconds === null ? "-" : new Date(seconds * 1000).toISOString();
   const lines = [
@@ -274,10 +277,10 @@ function describeReconciled(result: ReconcileResult): string {
     ),
     ...result.failed.map((f) => `  ${f.id}: ${f.error}`),
   ];
-  return lines.join("\n");
+  return lines;
 }
 
-function describeApp(app: AppRecord): string {
+function describeApp(app: AppRecord): string[] {
   const rows: [string, string][] = [
     ["status", app.status],
     ["live enabled", app.liveEnabled ? "yes" : "no"],
@@ -293,10 +296,7 @@ function describeApp(app: AppRecord): string {
     ["created", app.createdAt],
     ["updated", app.updatedAt],
   ];
-  return [
-    `App ${app.id} (${app.name})`,
-    ...rows.map(([k, v]) => `  ${`${k}:`.padEnd(24)}${v}`),
-  ].join("\n");
+  return [`App ${app.id} (${app.name})`, ...rows.map(([k, v]) => `  ${`${k}:`.padEnd(24)}${v}`)];
 }
 
 function describeUpdate({ app, changed }: UpdatedApp): string {
@@ -312,7 +312,7 @@ function describeUpdate({ app, changed }: UpdatedApp): string {
   return `Updated app ${app.id} (${app.name}): ${fields.join(", ")}.`;
 }
 
-function describeCreatedKey(key: CreatedKey): string {
+function describeCreatedKey(key: CreatedKey): string[] {
   return [
     `Created ${key.type} key ${key.id} for app ${key.appId}${key.label ? ` (${key.label})` : ""}.`,
     "",
@@ -320,11 +320,11 @@ function describeCreatedKey(key: CreatedKey): string {
     "",
     "This key is shown only now: store it in a secret manager. Only its SHA-256 digest is kept,",
     `so it cannot be shown again; if it is lost, revoke ${key.id} and create a new one.`,
-  ].join("\n");
+  ];
 }
 
-function describeKeys(appId: string, keys: KeySummary[]): string {
-  if (keys.length === 0) return `App ${appId} has no API keys.`;
+function describeKeys(appId: string, keys: KeySummary[]): string[] {
+  if (keys.length === 0) return [`App ${appId} has no API keys.`];
   const lines = keys.map((key) =>
     [
       key.id,
@@ -336,7 +336,7 @@ function describeKeys(appId: string, keys: KeySummary[]): string {
       .join("  ")
       .trimEnd(),
   );
-  return [`API keys of app ${appId}:`, ...lines].join("\n");
+  return [`API keys of app ${appId}:`, ...lines];
 }
 
 function describeRevoked(key: RevokedKey): string {
@@ -407,15 +407,15 @@ async function main(argv: string[]): Promise<number> {
     const output = await withPlatform(target, (bindings) =>
       command.run({ bindings }, values, args),
     );
-    process.stdout.write(json ? `${JSON.stringify(output.json)}\n` : `${output.text}\n`);
+    process.stdout.write(`${printable(output, json)}\n`);
     return 0;
   } catch (error) {
     const usage = error instanceof UsageError;
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(
-      `admin: ${message}\n${usage ? "Run `npm run admin -- --help` for usage.\n" : ""}`,
+      `admin: ${escapeControls(message)}\n${usage ? "Run `npm run admin -- --help` for usage.\n" : ""}`,
     );
-    if (json) process.stdout.write(`${JSON.stringify({ error: message })}\n`);
+    if (json) process.stdout.write(`${escapeControls(JSON.stringify({ error: message }))}\n`);
     return usage ? 2 : 1;
   }
 }

@@ -17,8 +17,11 @@ export type ValuesOf<O extends Record<string, OptionSpec>> = {
       : string;
 };
 
-/** A command's result: the JSON object to print, and its human wording. */
-export type Output = { json: object; text: string };
+/**
+ * A command's result: the JSON object to print, and its human wording, line by line (printed by
+ * cli/printable.ts, which escapes what each line holds).
+ */
+export type Output = { json: object; lines: string[] };
 
 export type Command<V> = {
   flags: string[];

@@ -68,12 +68,12 @@ export const WEBHOOK_COMMANDS: Record<string, Command<Values>> = {
         eventTypes: values["event-type"],
         description: values.description,
       });
-      const text = [
+      const lines = [
         `Created webhook endpoint ${endpoint.id} for app ${endpoint.appId} (${mode(endpoint)} mode).`,
         ...describeEndpoint(endpoint).slice(1),
         ...showSecretOnce(endpoint.secret, endpoint.id, endpoint.appId),
       ];
-      return { json: endpoint, text: text.join("\n") };
+      return { json: endpoint, lines };
     },
   },
   "webhook endpoint list": {
@@ -86,9 +86,9 @@ export const WEBHOOK_COMMANDS: Record<string, Command<Values>> = {
         test: values.test ?? false,
       });
       const which = listing.livemode ? "live" : "test";
-      const text =
+      const lines =
         listing.endpoints.length === 0
-          ? `App ${listing.appId} has no webhook endpoints in ${which} mode.`
+          ? [`App ${listing.appId} has no webhook endpoints in ${which} mode.`]
           : [
               `Webhook endpoints of app ${listing.appId} (${which} mode):`,
               ...listing.endpoints.map((e) =>
@@ -96,8 +96,8 @@ export const WEBHOOK_COMMANDS: Record<string, Command<Values>> = {
                   .join("  ")
                   .trimEnd(),
               ),
-            ].join("\n");
-      return { json: listing, text };
+            ];
+      return { json: listing, lines };
     },
   },
   "webhook endpoint show": {
@@ -107,7 +107,7 @@ export const WEBHOOK_COMMANDS: Record<string, Command<Values>> = {
     argName: "ENDPOINT_ID",
     run: async (deps, values, [endpointId = ""]) => {
       const endpoint = await showWebhookEndpoint(deps, { appId: values.app ?? "", endpointId });
-      return { json: endpoint, text: describeEndpoint(endpoint).join("\n") };
+      return { json: endpoint, lines: describeEndpoint(endpoint) };
     },
   },
   "webhook endpoint update": {
@@ -131,12 +131,12 @@ export const WEBHOOK_COMMANDS: Record<string, Command<Values>> = {
         : values.enable
           ? ["It receives events again, its failures forgotten."]
           : [];
-      const text = [
+      const lines = [
         `Updated webhook endpoint ${endpoint.id} of app ${endpoint.appId}.`,
         ...describeEndpoint(endpoint).slice(1),
         ...note,
       ];
-      return { json: endpoint, text: text.join("\n") };
+      return { json: endpoint, lines };
     },
   },
   "webhook endpoint rotate-secret": {
@@ -146,13 +146,13 @@ export const WEBHOOK_COMMANDS: Record<string, Command<Values>> = {
     argName: "ENDPOINT_ID",
     run: async (deps, values, [endpointId = ""]) => {
       const endpoint = await rotateWebhookSecret(deps, { appId: values.app ?? "", endpointId });
-      const text = [
+      const lines = [
         `Rotated the signing secret of webhook endpoint ${endpoint.id} of app ${endpoint.appId}.`,
         ...showSecretOnce(endpoint.secret, endpoint.id, endpoint.appId),
         `The replaced secret still signs every event too until ${endpoint.previousSecretValidUntil}:`,
         "give the receiver the new one before then.",
       ];
-      return { json: endpoint, text: text.join("\n") };
+      return { json: endpoint, lines };
     },
   },
   "webhook endpoint delete": {
@@ -164,7 +164,9 @@ export const WEBHOOK_COMMANDS: Record<string, Command<Values>> = {
       const deleted = await deleteWebhookEndpoint(deps, { appId: values.app ?? "", endpointId });
       return {
         json: deleted,
-        text: `Deleted webhook endpoint ${deleted.id} of app ${deleted.appId}, with its deliveries and their attempts.`,
+        lines: [
+          `Deleted webhook endpoint ${deleted.id} of app ${deleted.appId}, with its deliveries and their attempts.`,
+        ],
       };
     },
   },
@@ -182,15 +184,15 @@ export const WEBHOOK_COMMANDS: Record<string, Command<Values>> = {
         cursor: values.cursor,
       });
       const which = page.livemode ? "live" : "test";
-      const text =
+      const lines =
         page.events.length === 0
-          ? `App ${page.appId} has no such webhook events in ${which} mode.`
+          ? [`App ${page.appId} has no such webhook events in ${which} mode.`]
           : [
               `Webhook events of app ${page.appId} (${which} mode), oldest first:`,
               ...page.events.map(describeEvent),
               ...more(page.nextCursor),
-            ].join("\n");
-      return { json: page, text };
+            ];
+      return { json: page, lines };
     },
   },
   "webhook deliveries": {
@@ -206,15 +208,15 @@ export const WEBHOOK_COMMANDS: Record<string, Command<Values>> = {
         cursor: values.cursor,
       });
       const of = values.event ? `event ${values.event}` : `endpoint ${values.endpoint}`;
-      const text =
+      const lines =
         page.deliveries.length === 0
-          ? `App ${page.appId} has no deliveries of ${of}.`
+          ? [`App ${page.appId} has no deliveries of ${of}.`]
           : [
               `Deliveries of ${of} (app ${page.appId}), newest first; their attempts newest first:`,
               ...page.deliveries.flatMap(describeDelivery),
               ...more(page.nextCursor),
-            ].join("\n");
-      return { json: page, text };
+            ];
+      return { json: page, lines };
     },
   },
   "webhook redeliver": {
@@ -228,7 +230,7 @@ export const WEBHOOK_COMMANDS: Record<string, Command<Values>> = {
         eventId,
         endpointId: values.endpoint,
       });
-      return { json: result, text: describeRedelivered(result) };
+      return { json: result, lines: describeRedelivered(result) };
     },
   },
 };
@@ -307,7 +309,7 @@ function more(nextCursor: string | null): string[] {
   return nextCursor ? [`More: the same command with --cursor ${nextCursor}`] : [];
 }
 
-function describeRedelivered(r: Redelivered): string {
+function describeRedelivered(r: Redelivered): string[] {
   const n = r.deliveries.length;
   const lines = [
     `Redelivering event ${r.eventId} of app ${r.appId} to ${n} endpoint(s): ${r.deliveries.map((d) => d.endpointId).join(", ")}.`,
@@ -329,5 +331,5 @@ function describeRedelivered(r: Redelivered): string {
       );
     }
   }
-  return lines.join("\n");
+  return lines;
 }

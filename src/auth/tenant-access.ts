@@ -11,3 +11,21 @@ export function assertTenantAccess(credential: Credential, tenantId: string): vo
     throw new ApiError("forbidden", MESSAGES.tokenOtherTenant);
   }
 }
+
+/**
+ * Who reads a checkout: API keys all of their app's; a token with a tenant that tenant's; a
+ * token without one only the tenant-less checkouts that a token of its own subject created (a
+ * token without a subject cannot be told from another: none).
+ */
+export function mayReadCheckout(
+  credential: Credential,
+  checkout: { tenantId: string | null; createdBy: string | null },
+): boolean {
+  if (credential.kind === "api_key") return true;
+  if (credential.tenantId !== null) return checkout.tenantId === credential.tenantId;
+  return (
+    checkout.tenantId === null &&
+    credential.subject !== null &&
+    checkout.createdBy === credential.subject
+  );
+}

@@ -39,6 +39,8 @@ export interface CreateCheckoutDeps {
 export interface CreateCheckoutInput {
   app: AppRecord;
   tenantId: string | null;
+  /** The subject of the access token that asks; null for an API key. */
+  createdBy: string | null;
   body: CreateCheckoutBody;
 }
 
@@ -53,11 +55,21 @@ export interface CreatedCheckout {
   superseded: SupersededCheckout[];
 }
 
-/** What identifies "the same request" for one state: every field except state itself. */
-async function fingerprint(tenantId: string | null, body: CreateCheckoutBody): Promise<string> {
+/**
+ * What identifies "the same request" for one state: every field except state itself, and who
+ * may read its checkout: the tenant, or without one the token's subject that created it. So a
+ * repeated state never answers with a checkout that the caller could not read (another
+ * subject's is 409). Without a subject (API keys) the fingerprint is what it always was.
+ */
+async function fingerprint(
+  tenantId: string | null,
+  createdBy: string | null,
+  body: CreateCheckoutBody,
+): Promise<string> {
   const { state: _state, test: _test, ...rest } = body;
+  const reader = tenantId === null && createdBy !== null ? { createdBy } : {};
   const ordered = Object.fromEntries(
-    Object.entries({ ...rest, tenantId }).sort(([a], [b]) => a.localeCompare(b)),
+    Object.entries({ ...rest, tenantId, ...reader }).sort(([a], [b]) => a.localeCompare(b)),
   );
   return sha256Hex(JSON.stringify(ordered));
 }
@@ -91,7 +103,7 @@ export async function createCheckout(
   deps: CreateCheckoutDeps,
   input: CreateCheckoutInput,
 ): Promise<CreatedCheckout> {
-  const { app, tenantId, body } = input;
+  const { app, tenantId, createdBy, body } = input;
   refuseEarly(deps, app, body);
   const livemode = !body.test;
   const stripe = deps.stripeFor(livemode);
@@ -109,9 +121,10 @@ export async function createCheckout(
   const claim = await claimCheckout(deps, {
     appId: app.id,
     tenantId,
+    createdBy,
     livemode,
     stateDigest: await sha256Hex(body.state),
-    requestFingerprint: await fingerprint(tenantId, body),
+    requestFingerprint: await fingerprint(tenantId, createdBy, body),
     stripeAccount: (livemode ? app.stripeAccountLive : app.stripeAccountTest) ?? null,
     stripeCustomerId: customerId,
     mode: body.mode,

@@ -7,7 +7,9 @@ import type { OutboxBatch } from "./outbox.ts";
  * How a Stripe event finds its checkout: by session id, or, for a row whose Stripe call
  * succeeded but was never recorded, by the hash in the session's metadata, and then only if
  * the metadata's app and the session's mode are the row's too. Livemode and connected account
- * must always agree, so one account's events cannot touch another's checkouts.
+ * must always agree, so one account's events cannot touch another's checkouts. At most one row:
+ * the hash is tried only when no row carries the session id, so metadata that names another
+ * checkout (a session of one, the hash of another) never reaches a second row.
  */
 export interface EventMatch {
   stripeSessionId: string;
@@ -20,7 +22,8 @@ export interface EventMatch {
 
 /** Uses ?1…?6; the statements built on it number their own parameters from ?7. */
 const MATCH_SQL = `(stripe_session_id = ?1
-    OR (stripe_session_id IS NULL AND hash = ?2 AND app_id = ?5 AND mode = ?6))
+    OR (stripe_session_id IS NULL AND hash = ?2 AND app_id = ?5 AND mode = ?6
+      AND NOT EXISTS (SELECT 1 FROM checkout_sessions WHERE stripe_session_id = ?1)))
   AND livemode = ?3 AND COALESCE(stripe_account, '') = ?4`;
 
 function matchParams(m: EventMatch): [string, string, number, string, string, string] {

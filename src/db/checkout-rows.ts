@@ -9,6 +9,8 @@ export interface CheckoutRecord {
   hash: string;
   appId: string;
   tenantId: string | null;
+  /** The subject of the access token that created it; null for an API key. */
+  createdBy: string | null;
   livemode: boolean;
   stateDigest: string;
   requestFingerprint: string;
@@ -46,6 +48,7 @@ export interface CheckoutRow {
   hash: string;
   app_id: string;
   tenant_id: string | null;
+  created_by: string | null;
   livemode: number;
   state_digest: string;
   request_fingerprint: string;
@@ -83,6 +86,7 @@ function toRecord(row: CheckoutRow): CheckoutRecord {
     hash: row.hash,
     appId: row.app_id,
     tenantId: row.tenant_id,
+    createdBy: row.created_by,
     livemode: row.livemode === 1,
     stateDigest: row.state_digest,
     requestFingerprint: row.request_fingerprint,

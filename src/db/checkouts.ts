@@ -40,8 +40,8 @@ export async function reserveCheckout(
          id, hash, app_id, tenant_id, livemode, state_digest, request_fingerprint, status,
          stripe_account, stripe_customer_id, mode, price, quantity, tax_rate, allowed_country,
          payment_method, billing_address_collection, reverse_charge, created_at, updated_at, expires_at,
-         lease_owner, lease_expires_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?19, ?20, ?21)
+         lease_owner, lease_expires_at, created_by)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?19, ?20, ?21, ?22)
        ON CONFLICT (app_id, livemode, state_digest) DO NOTHING
        RETURNING *`,
     )
@@ -67,6 +67,7 @@ export async function reserveCheckout(
       c.expiresAt,
       c.leaseOwner,
       c.leaseExpiresAt,
+      c.createdBy,
     )
     .first<CheckoutRow>();
   return toRecordOrNull(row);

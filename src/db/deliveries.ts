@@ -178,11 +178,21 @@ export interface AttemptOutcome {
 }
 
 /**
+ * When an endpoint counts as failing for long enough to be disabled: after `disableAfterSeconds`
+ * of failed attempts with no success between them and no gap between two of them longer than
+ * `idleAfterSeconds` (a longer gap means it had nothing to send, not that it kept failing).
+ */
+export interface FailingRule {
+  disableAfterSeconds: number;
+  idleAfterSeconds: number;
+}
+
+/**
  * One attempt, recorded with what it does to the delivery (delivered, a next attempt, dead) and
- * to the endpoint (its failures, and disabled after `disableAfterSeconds` of nothing but
- * failures): one batch. The delivery changes only if it is still the attempt's round (its
- * generation): a redelivery during the attempt started a new one, which the attempt's outcome
- * must not end or postpone; the attempt is logged either way, and its lease given up.
+ * to the endpoint (its failures, and disabled once it has been failing as `rule` says): one
+ * batch. The delivery changes only if it is still the attempt's round (its generation): a
+ * redelivery during the attempt started a new one, which the attempt's outcome must not end or
+ * postpone; the attempt is logged either way, and its lease given up.
  */
 export function recordAttemptStatements(
   db: D1Database,
@@ -190,9 +200,13 @@ export function recordAttemptStatements(
   attempt: AttemptOutcome,
   next: { status: DeliveryStatus; nextAttemptAt: number },
   now: number,
-  disableAfterSeconds: number,
+  rule: FailingRule,
 ): D1PreparedStatement[] {
   const delivered = next.status === "delivered";
+  // Failing since: this failure, if none came before it since the last success, or only after
+  // a gap that means idle (an endpoint whose attempts are gone counts from failing_since).
+  const since = `CASE WHEN failing_since IS NULL
+      OR ?2 - COALESCE(last_failure_at, failing_since) > ?4 THEN ?2 ELSE failing_since END`;
   const endpoint = delivered
     ? db
         .prepare(
@@ -203,13 +217,14 @@ export function recordAttemptStatements(
         .prepare(
           `UPDATE webhook_endpoints SET
              consecutive_failures = consecutive_failures + 1,
-             failing_since = COALESCE(failing_since, ?2),
-             status = iif(status = 'enabled' AND ?2 - COALESCE(failing_since, ?2) >= ?3, 'disabled', status),
-             disabled_reason = iif(status = 'enabled' AND ?2 - COALESCE(failing_since, ?2) >= ?3, 'failing', disabled_reason),
-             disabled_at = iif(status = 'enabled' AND ?2 - COALESCE(failing_since, ?2) >= ?3, ?2, disabled_at)
+             failing_since = ${since},
+             last_failure_at = max(COALESCE(last_failure_at, 0), ?2),
+             status = iif(status = 'enabled' AND ?2 - ${since} >= ?3, 'disabled', status),
+             disabled_reason = iif(status = 'enabled' AND ?2 - ${since} >= ?3, 'failing', disabled_reason),
+             disabled_at = iif(status = 'enabled' AND ?2 - ${since} >= ?3, ?2, disabled_at)
            WHERE id = ?1`,
         )
-        .bind(key.endpointId, now, disableAfterSeconds);
+        .bind(key.endpointId, now, rule.disableAfterSeconds, rule.idleAfterSeconds);
   return [
     db
       .prepare(

@@ -136,7 +136,7 @@ export const SECURITY_SCHEMES = {
     scheme: "bearer",
     bearerFormat: "JWT",
     description:
-      "Authorization: Bearer <access token> (the word Bearer in any case). An RS256 JWT signed by the key whose public key is stored on the app (none, HS* and every other algorithm are refused), with the claims aud (the app's UUID, or an array of exactly that one), iss (the issuer configured for the app), exp (required), nbf and iat (checked when present; 30 s clock skew allowed for all three) and tenantId (optional, a UUID: the tenant the checkout is for; such a token sees only its tenant's checkouts). The app is the one named by X-CLIENT-ID if sent, else by aud. Never together with X-API-KEY (401).",
+      "Authorization: Bearer <access token> (the word Bearer in any case). An RS256 JWT signed by the key whose public key is stored on the app (none, HS* and every other algorithm are refused), with the claims aud (the app's UUID, or an array of exactly that one), iss (the issuer configured for the app), exp (required), nbf and iat (checked when present; 30 s clock skew allowed for all three) and tenantId (optional, a UUID: the tenant the checkout is for; such a token sees only its tenant's checkouts; without it, a token sees only the checkouts created by tokens with its own sub). The app is the one named by X-CLIENT-ID if sent, else by aud. Never together with X-API-KEY (401).",
   },
 } as const;
 

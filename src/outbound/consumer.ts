@@ -31,6 +31,13 @@ export const DEAD_LETTER_QUEUE = "checkout-edge-webhooks-dlq";
 
 /** An endpoint whose every attempt failed for this long is disabled (SPEC: 5 days). */
 const DISABLE_AFTER_SECONDS = 5 * 86_400;
+/**
+ * How much later than the schedule an attempt may come and still follow the failure before it
+ * without a gap: Queues' chained delays, and the sweep that sends a lost message again once it
+ * is 15 minutes overdue, running every 10. A longer gap than the schedule's longest wait and
+ * this means the endpoint was idle, and its failing time starts again.
+ */
+const LATENESS_SECONDS = 3600;
 /** Longer than an attempt can take (the timeout is at most 60 s) plus its record. */
 const LEASE_SECONDS = 90;
 /** After the consumer itself failed (D1 down): try the message again after this long. */
@@ -162,7 +169,10 @@ async function attempt(deps: ConsumerDeps, m: DeliveryMessage): Promise<Step> {
       { ...outcome, atMs: startedMs, durationMs: Math.max(0, deps.nowMs() - startedMs) },
       { status, nextAttemptAt: delay === null ? now : now + delay },
       now,
-      DISABLE_AFTER_SECONDS,
+      {
+        disableAfterSeconds: DISABLE_AFTER_SECONDS,
+        idleAfterSeconds: Math.max(...deps.config.WEBHOOK_RETRY_SECONDS) + LATENESS_SECONDS,
+      },
     ),
   );
   return status === "pending" && delay !== null ? later(delay) : ACK;

@@ -68,7 +68,9 @@ export function checkEndpointUrl(raw: string, rules: UrlRules): UrlVerdict {
   }
   if (url.username || url.password) return { ok: false, reason: URL_REFUSALS.credentials };
   if (url.hash || raw.includes("#")) return { ok: false, reason: URL_REFUSALS.fragment };
-  const host = url.hostname.toLowerCase();
+  // A name may end in any number of dots, which URL parsing keeps (`localhost..`) and DNS
+  // resolvers drop: the rules read it without them.
+  const host = url.hostname.toLowerCase().replace(/\.+$/, "");
 
   if (isLoopback(host)) {
     // Only the local receiver of `npm run dev`, and never for live events.
@@ -81,11 +83,10 @@ export function checkEndpointUrl(raw: string, rules: UrlRules): UrlVerdict {
   if (host.startsWith("[") || /^[\d.]+$/.test(host) || /\.\d+$/.test(host)) {
     return { ok: false, reason: URL_REFUSALS.ipLiteral };
   }
-  const name = host.endsWith(".") ? host.slice(0, -1) : host;
-  if (!name.includes(".") || PRIVATE_SUFFIXES.some((suffix) => endsWithLabel(name, suffix))) {
+  if (!host.includes(".") || PRIVATE_SUFFIXES.some((suffix) => endsWithLabel(host, suffix))) {
     return { ok: false, reason: URL_REFUSALS.privateHost };
   }
-  if (ANY_ADDRESS_DOMAINS.some((domain) => endsWithLabel(name, domain))) {
+  if (ANY_ADDRESS_DOMAINS.some((domain) => endsWithLabel(host, domain))) {
     return { ok: false, reason: URL_REFUSALS.privateHost };
   }
   return { ok: true, url };

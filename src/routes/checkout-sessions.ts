@@ -1,5 +1,6 @@
 import { type Context, Hono } from "hono";
 import { authenticate } from "../auth/middleware.ts";
+import { mayReadCheckout } from "../auth/tenant-access.ts";
 import { createCheckout } from "../checkouts/create.ts";
 import { expireSuperseded } from "../checkouts/supersede.ts";
 import { toCheckoutDetails } from "../checkouts/view.ts";
@@ -23,7 +24,7 @@ import { stripeGatewaysFor } from "../stripe/gateways.ts";
 
 async function respondWithNewCheckout(
   c: Context<AuthenticatedEnv>,
-  tenantId: string | null,
+  by: { tenantId: string | null; createdBy: string | null },
   body: CreateCheckoutBody,
 ) {
   const app = c.get("app");
@@ -35,7 +36,7 @@ async function respondWithNewCheckout(
     nowMs,
     stripeFor: stripeGatewaysFor(c.env, config),
   };
-  const { checkout, superseded } = await createCheckout(deps, { app, tenantId, body });
+  const { checkout, superseded } = await createCheckout(deps, { app, ...by, body });
   // The tenant's earlier open subscription checkouts are expired at Stripe after the answer;
   // what fails here, the cron asks again.
   if (superseded.length > 0) {
@@ -63,9 +64,13 @@ export const checkoutSessionRoutes = new Hono<HonoEnv>()
     validateJsonBody(createCheckoutBodySchema),
     (c) => {
       const credential = c.get("credential");
-      // A token acts for the tenant it names; an API key on this route acts for no tenant.
-      const tenantId = credential.kind === "access_token" ? credential.tenantId : null;
-      return respondWithNewCheckout(c, tenantId, c.req.valid("json"));
+      // A token acts for the tenant it names, as its subject; an API key on this route acts for
+      // no tenant.
+      const by =
+        credential.kind === "access_token"
+          ? { tenantId: credential.tenantId, createdBy: credential.subject }
+          : { tenantId: null, createdBy: null };
+      return respondWithNewCheckout(c, by, c.req.valid("json"));
     },
   )
   .post(
@@ -76,7 +81,12 @@ export const checkoutSessionRoutes = new Hono<HonoEnv>()
     limitCreatesPerCredential,
     validate("param", tenantParamSchema),
     validateJsonBody(createCheckoutBodySchema),
-    (c) => respondWithNewCheckout(c, c.req.valid("param").tenantId, c.req.valid("json")),
+    (c) =>
+      respondWithNewCheckout(
+        c,
+        { tenantId: c.req.valid("param").tenantId, createdBy: null },
+        c.req.valid("json"),
+      ),
   )
   .get(
     "/checkout-sessions/:id",
@@ -86,10 +96,10 @@ export const checkoutSessionRoutes = new Hono<HonoEnv>()
       const app = c.get("app");
       const credential = c.get("credential");
       const record = await findCheckoutBySessionId(c.env.DB, app.id, c.req.valid("param").id);
-      // A token sees only its own tenant's checkouts; whatever it may not see does not exist.
-      const visible =
-        record && (credential.kind === "api_key" || record.tenantId === credential.tenantId);
-      if (!visible) throw new ApiError("not_found", MESSAGES.checkoutNotFound);
+      // Whatever the credential may not read does not exist.
+      if (!record || !mayReadCheckout(credential, record)) {
+        throw new ApiError("not_found", MESSAGES.checkoutNotFound);
+      }
       const stripeSessionId = c.req.valid("param").id;
       const checkout = toCheckoutDetails(
         { ...record, stripeSessionId },

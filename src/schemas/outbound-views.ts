@@ -149,7 +149,10 @@ const endpointSchema = z.object({
       .nullable(),
     "Why and since when it is disabled, or null",
   ),
-  failingSince: doc(timestamp().nullable(), "Since when every attempt has failed, or null"),
+  failingSince: doc(
+    timestamp().nullable(),
+    "Since when every attempt has failed, each within the retry schedule's longest wait (24 h) of the one before (after a longer gap the endpoint was idle: from the failure after it); null after a success. Five days of it disable the endpoint",
+  ),
   consecutiveFailures: z.int(),
   lastSuccessAt: timestamp().nullable(),
   previousSecretValidUntil: doc(

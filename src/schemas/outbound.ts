@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { CONTROL_CHARACTER } from "../control-characters.ts";
 
 /**
  * Outbound webhooks: the event types, and the inputs of the endpoint, event and delivery routes.
@@ -79,8 +80,12 @@ const descriptionField = doc(
   z
     .string({ error: "description must be a string" })
     .trim()
-    .max(200, "description is too long (at most 200 characters)"),
-  "A note for the app's developers (at most 200 characters)",
+    .max(200, "description is too long (at most 200 characters)")
+    .refine(
+      (text) => !CONTROL_CHARACTER.test(text),
+      "description must not contain control characters (line breaks, tabs, escape sequences, bidi or zero-width characters)",
+    ),
+  "A note for the app's developers (at most 200 characters, one line of plain text: no control, bidi or zero-width characters)",
 );
 
 export const createEndpointBodySchema = z

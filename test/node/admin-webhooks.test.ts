@@ -458,6 +458,66 @@ describe("through cli/admin.ts (a process of its own on the same local state)", 
     expect(help.stdout).toContain("webhook endpoint rotate-secret ENDPOINT_ID --app APP_ID");
   });
 
+  it("prints control characters escaped, in text and JSON: a stored description cannot drive the terminal", async () => {
+    const app = await liveApp();
+    const endpoint = await endpointOf(app.id, { description: "order service" });
+    // As an app could store it before descriptions were checked (issue 19, B11a): a title
+    // change, a screen clear, an 8-bit CSI, a bidi override and a line that fakes a field.
+    const hostile =
+      "orders \u001b]0;pwned\u0007\u001b[2J\u001b[31mred \u009b1m \u202eevil\n  status:                 enabled";
+    await local
+      .db()
+      .prepare("UPDATE webhook_endpoints SET description = ?2 WHERE id = ?1")
+      .bind(endpoint.id, hostile)
+      .run();
+    const raw = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+    const printable = (out: string) => out.replace(/\n/g, "");
+
+    const shown = await admin("webhook", "endpoint", "show", endpoint.id, "--app", app.id);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(printable(shown.stdout)).not.toMatch(raw);
+    expect(shown.stdout).toContain(
+      "orders \\u001b]0;pwned\\u0007\\u001b[2J\\u001b[31mred \\u009b1m \\u202eevil\\u000a  status:",
+    );
+    // The description's line break does not start a line of its own.
+    expect(
+      shown.stdout.split("\n").filter((line) => line.trim().startsWith("status:")),
+    ).toHaveLength(1);
+
+    const listed = await admin("webhook", "endpoint", "list", "--app", app.id);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(printable(listed.stdout)).not.toMatch(raw);
+    expect(listed.stdout).toContain("orders \\u001b]0;pwned");
+
+    // JSON escapes what JSON.stringify leaves raw (DEL, C1, bidi); it parses to the stored text.
+    for (const args of [
+      ["webhook", "endpoint", "show", endpoint.id, "--app", app.id, "--json"],
+      ["webhook", "endpoint", "list", "--app", app.id, "--json"],
+    ]) {
+      const out = await admin(...args);
+      expect(out.code, out.stderr).toBe(0);
+      expect(out.stdout.trimEnd()).not.toMatch(raw);
+      expect(JSON.stringify(JSON.parse(out.stdout))).toContain(JSON.stringify(hostile));
+    }
+
+    // Errors too: what the operator typed comes back escaped on stderr.
+    const typed = await admin(
+      "webhook",
+      "endpoint",
+      "\u001b[2J\u009b2J",
+      "--app",
+      app.id,
+      "--json",
+    );
+    expect(typed.code).toBe(2);
+    expect(printable(typed.stderr)).not.toMatch(raw);
+    expect(typed.stderr).toContain("unknown command: webhook endpoint \\u001b[2J\\u009b2J");
+    expect(typed.stdout.trimEnd()).not.toMatch(raw);
+    expect(JSON.parse(typed.stdout)).toEqual({
+      error: "unknown command: webhook endpoint \u001b[2J\u009b2J",
+    });
+  });
+
   it("redeliver hands the deliveries to wrangler's local queue, which the proxy exposes", async () => {
     const app = await liveApp();
     const endpoint = await endpointOf(app.id);

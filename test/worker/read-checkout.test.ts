@@ -145,6 +145,103 @@ describe("GET /api/v1/checkout-sessions/:id with access tokens", () => {
     expect(res.status).toBe(200);
   });
 
+  it("returns a checkout without tenant only to tokens of the subject that created it (issue 19, B10a)", async () => {
+    const app = await givenTokenApp(keys);
+    const writer = await givenKey(app.id, "write");
+    const bearer = async (claims: Record<string, unknown>) => ({
+      Authorization: `Bearer ${await signToken(keys, app, claims)}`,
+    });
+    const alice = await bearer({ sub: "alice" });
+    const bob = await bearer({ sub: "bob" });
+    const nobody = await bearer({ sub: undefined });
+    const ofAlice = await createdCheckout(alice);
+    const ofBob = await createdCheckout(bob);
+    const ofKey = await createdCheckout(writer.headers);
+    const ofNobody = await createdCheckout(nobody);
+    const tenantId = crypto.randomUUID();
+    const ofTenant = await createdCheckout(
+      writer.headers,
+      `/api/v1/tenants/${tenantId}/checkout-sessions`,
+    );
+
+    const { results } = await env.DB.prepare(
+      "SELECT stripe_session_id, created_by FROM checkout_sessions WHERE app_id = ?1",
+    )
+      .bind(app.id)
+      .all<{ stripe_session_id: string; created_by: string | null }>();
+    const createdBy = Object.fromEntries(results.map((r) => [r.stripe_session_id, r.created_by]));
+    expect(createdBy).toEqual({
+      [ofAlice.id]: "alice",
+      [ofBob.id]: "bob",
+      [ofKey.id]: null,
+      [ofNobody.id]: null,
+      [ofTenant.id]: null,
+    });
+
+    const visible = async (headers: Record<string, string>) => {
+      const seen: string[] = [];
+      for (const [name, checkout] of Object.entries({
+        ofAlice,
+        ofBob,
+        ofKey,
+        ofNobody,
+        ofTenant,
+      })) {
+        const res = await read(checkout.id, headers);
+        if (res.status === 200) seen.push(name);
+        else expect(res.body).toEqual(NOT_FOUND);
+      }
+      return seen;
+    };
+    expect(await visible(alice)).toEqual(["ofAlice"]);
+    expect(
+      await visible(await bearer({ sub: "alice", iat: Math.floor(Date.now() / 1000) - 5 })),
+    ).toEqual(["ofAlice"]);
+    expect(await visible(bob)).toEqual(["ofBob"]);
+    // Without a subject a token cannot be told from another: it reads none without a tenant.
+    expect(await visible(nobody)).toEqual([]);
+    // A token of a tenant reads its tenant's, whoever created them; API keys read all.
+    expect(await visible(await bearer({ sub: "alice", tenantId }))).toEqual(["ofTenant"]);
+    expect(await visible(writer.headers)).toEqual([
+      "ofAlice",
+      "ofBob",
+      "ofKey",
+      "ofNobody",
+      "ofTenant",
+    ]);
+    expect(await visible((await givenKey(app.id, "read")).headers)).toEqual([
+      "ofAlice",
+      "ofBob",
+      "ofKey",
+      "ofNobody",
+      "ofTenant",
+    ]);
+  });
+
+  it("answers another subject's state with 409, not with its checkout; the creator's retry gets it", async () => {
+    const app = await givenTokenApp(keys);
+    const alice = { Authorization: `Bearer ${await signToken(keys, app, { sub: "alice" })}` };
+    const bob = { Authorization: `Bearer ${await signToken(keys, app, { sub: "bob" })}` };
+    const body = validBody({ state: newState() });
+    const first = await postJson("/api/v1/checkout-sessions", body, alice);
+    expect(first.status).toBe(200);
+    const again = await postJson("/api/v1/checkout-sessions", body, alice);
+    expect(again.status).toBe(200);
+    expect(again.body.data).toEqual(first.body.data);
+    const other = await postJson("/api/v1/checkout-sessions", body, bob);
+    expect(other.status).toBe(409);
+    expect(other.body.data).toBeNull();
+    expect(JSON.stringify(other.body)).not.toContain(
+      (first.body.data as { checkout: { id: string } }).checkout.id,
+    );
+    const rows = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM checkout_sessions WHERE app_id = ?1",
+    )
+      .bind(app.id)
+      .first<{ n: number }>();
+    expect(rows?.n).toBe(1);
+  });
+
   it("answers 404 to a token of another app", async () => {
     const owner = await givenWriter();
     const created = await createdCheckout(owner.headers);

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { givenWriter } from "./helpers/apps.ts";
 import { runCron } from "./helpers/billing.ts";
 import { call, postJson } from "./helpers/http.ts";
@@ -296,6 +296,91 @@ describe("the endpoint", () => {
     expect(await show()).toMatchObject({
       status: "disabled",
       disabled: { reason: "failing" },
+    });
+  });
+});
+
+/**
+ * Issue 19, B10b: "failing for 5 days" is failures without a success and without a gap longer
+ * than the schedule's longest wait (24 h, and an hour for the queue's lateness); after a longer
+ * gap the endpoint was idle, not failing, and its failing time starts again.
+ */
+describe("failing for 5 days", () => {
+  const HOUR = 3600_000;
+
+  /** One failed attempt of the delivery at `atMs`, the consumer's clock set there. */
+  async function failAt(atMs: number, eventId: string, endpointId: string, message: unknown) {
+    vi.setSystemTime(atMs);
+    await makeDue(eventId, endpointId);
+    const result = await consume([message]);
+    expect(result.retried).toHaveLength(1);
+  }
+
+  async function endpointRow(id: string) {
+    return env.DB.prepare(
+      "SELECT status, disabled_reason, failing_since, consecutive_failures FROM webhook_endpoints WHERE id = ?1",
+    )
+      .bind(id)
+      .first<{
+        status: string;
+        disabled_reason: string | null;
+        failing_since: number;
+        consecutive_failures: number;
+      }>();
+  }
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("does not disable an endpoint for one failure after idle days: its failing time starts again", async () => {
+    const { receiver, endpoint, event, message } = await setUp(
+      () => new Response(null, { status: 500 }),
+    );
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const t0 = Math.floor(Date.now() / 1000) * 1000;
+    await failAt(t0, event.id, endpoint.id, message);
+    expect(await endpointRow(endpoint.id)).toMatchObject({
+      status: "enabled",
+      failing_since: t0 / 1000,
+    });
+    // Nothing to send for six days, then one failure.
+    const later = t0 + 6 * 24 * HOUR;
+    await failAt(later, event.id, endpoint.id, message);
+    expect(receiver.requests).toHaveLength(2);
+    expect(await endpointRow(endpoint.id)).toMatchObject({
+      status: "enabled",
+      disabled_reason: null,
+      failing_since: later / 1000,
+      consecutive_failures: 2,
+    });
+  });
+
+  it("disables an endpoint whose attempts failed for 5 days, each within the schedule's longest wait (and the queue's lateness) of the last", async () => {
+    const { endpoint, event, message } = await setUp(() => new Response(null, { status: 503 }));
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const t0 = Math.floor(Date.now() / 1000) * 1000;
+    // 24 h and 20 min apart (the longest wait, the message a little late), then closer.
+    const offsets = [
+      0,
+      24 * HOUR + 20 * 60_000,
+      48 * HOUR + 40 * 60_000,
+      72 * HOUR + HOUR,
+      96 * HOUR + 80 * 60_000,
+    ];
+    for (const offset of offsets) {
+      await failAt(t0 + offset, event.id, endpoint.id, message);
+      expect(await endpointRow(endpoint.id)).toMatchObject({
+        status: "enabled",
+        failing_since: t0 / 1000,
+      });
+    }
+    await failAt(t0 + 120 * HOUR, event.id, endpoint.id, message);
+    expect(await endpointRow(endpoint.id)).toMatchObject({
+      status: "disabled",
+      disabled_reason: "failing",
+      failing_since: t0 / 1000,
+      consecutive_failures: 6,
     });
   });
 });

@@ -163,6 +163,52 @@ describe("POST /api/v1/webhook-endpoints", () => {
     expect(rows.results.map((r) => r.url)).not.toContain(url);
   });
 
+  it.each([
+    ["an escape sequence", "billing \u001b]0;pwned\u0007\u001b[2J"],
+    ["a C1 control (8-bit CSI)", "billing \u009b31m"],
+    ["DEL", "billing\u007f"],
+    ["a line break inside", "billing\nstatus: enabled"],
+    ["a tab", "billing\tserver"],
+    ["a bidi override", "billing \u202egnp.exe"],
+    ["a bidi isolate", "billing \u2066x\u2069"],
+    ["a zero-width space", "bill\u200bing"],
+    ["a line separator", "billing\u2028server"],
+  ])(
+    "refuses a description with %s, when registered and when changed, storing nothing",
+    async (_what, description) => {
+      const { app, headers } = await givenWriter();
+      const message =
+        "description must not contain control characters (line breaks, tabs, escape sequences, bidi or zero-width characters)";
+      const res = await postJson(
+        ENDPOINTS,
+        { url: newReceiver().url, test: true, description },
+        headers,
+      );
+      expect(res).toMatchObject({ status: 400, body: { success: false, error: message } });
+      const { id } = await givenEndpoint(headers, { description: "billing server" });
+      const update = await send("PATCH", `${ENDPOINTS}/${id}`, headers, { description });
+      expect(update).toMatchObject({ status: 400, body: { success: false, error: message } });
+      const rows = await env.DB.prepare(
+        "SELECT description FROM webhook_endpoints WHERE app_id = ?1",
+      )
+        .bind(app.id)
+        .all<{ description: string | null }>();
+      expect(rows.results).toEqual([{ description: "billing server" }]);
+    },
+  );
+
+  it("takes a description in any script, with emoji and punctuation", async () => {
+    const { headers } = await givenWriter();
+    const description = "Abrechnung – 請求 — ✅ «billing» (v2)";
+    const res = await postJson(
+      ENDPOINTS,
+      { url: newReceiver().url, test: true, description },
+      headers,
+    );
+    expect(res.status).toBe(201);
+    expect(res.body.data).toMatchObject({ endpoint: { description } });
+  });
+
   it("refuses an eleventh endpoint in one mode, and counts modes apart", async () => {
     const { headers } = await givenWriter({ liveEnabled: true });
     const made = await Promise.all(

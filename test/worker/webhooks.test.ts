@@ -325,6 +325,48 @@ describe("POST /api/v1/webhooks/stripe", () => {
     },
   );
 
+  it("touches only the checkout with the session id when the metadata names another pending checkout of the app", async () => {
+    const { app, headers } = await givenWriter();
+    const paid = await checkoutFor(headers);
+    const other = await checkoutFor(headers);
+    await forgetSessionOf(other.hash);
+    const pendingBefore = await env.DB.prepare("SELECT * FROM checkout_sessions WHERE hash = ?1")
+      .bind(other.hash)
+      .first();
+    const session = stripe.publicSession(paid.session) as Record<string, unknown> & {
+      id: string;
+      metadata: Record<string, string>;
+    };
+    // Signed (as the hostile-input run did): the session of one, the hash of the other.
+    const event = sessionEvent("checkout.session.completed", {
+      ...session,
+      status: "complete",
+      payment_status: "paid",
+      metadata: { ...session.metadata, checkout_hash: other.hash },
+    });
+    for (const expected of ["applied", "duplicate"]) {
+      const res = await deliver(event);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ data: { outcome: expected } });
+    }
+    const paidRow = await row(paid.id);
+    expect(paidRow).toMatchObject({ status: "complete", payment_status: "paid", hash: paid.hash });
+    const pendingAfter = await env.DB.prepare("SELECT * FROM checkout_sessions WHERE hash = ?1")
+      .bind(other.hash)
+      .first();
+    expect(pendingAfter).toEqual(pendingBefore);
+    expect(pendingAfter).toMatchObject({ status: "pending", stripe_session_id: null });
+    const { results } = await env.DB.prepare(
+      "SELECT type, object_id FROM webhook_events WHERE app_id = ?1 ORDER BY seq",
+    )
+      .bind(app.id)
+      .all<{ type: string; object_id: string }>();
+    expect(results).toEqual([
+      { type: "checkout.completed", object_id: paidRow.id },
+      { type: "checkout.payment_succeeded", object_id: paidRow.id },
+    ]);
+  });
+
   it("answers 200 to event types it does not handle, and records nothing", async () => {
     const event = {
       ...sessionEvent("customer.created", { id: "cus_1" }),

@@ -61,7 +61,7 @@ export const createCheckout = (): OperationObject => ({
   operationId: "createCheckoutSession",
   tags: ["Checkout sessions"],
   summary: "Create a checkout session",
-  description: `${CREATE_DESCRIPTION} With a write API key the checkout has no tenant; with an access token it is for the token's tenantId claim, if any. Browsers may call it with an access token from the origins listed on the app (CORS).`,
+  description: `${CREATE_DESCRIPTION} With a write API key the checkout has no tenant; with an access token it is for the token's tenantId claim, if any, and records the token's sub as its creator (without a tenant, only tokens with that sub read it; the same state from another sub is 409). Browsers may call it with an access token from the origins listed on the app (CORS).`,
   security: [API_KEY("write"), ACCESS_TOKEN],
   parameters: [parameter("RequestId")],
   requestBody: createBody(),
@@ -133,7 +133,7 @@ export const readCheckout = (): OperationObject => ({
   tags: ["Checkout sessions"],
   summary: "Read a checkout session",
   description:
-    "The stored record of one of the caller's app's checkouts and its status, kept true by Stripe's webhooks. An open checkout past its expiry reads as expired. Read and write API keys see every checkout of their app; an access token only those of its own tenant (a token without tenantId, only those without a tenant). Another app's or tenant's checkout is 404, exactly as an unknown id. Never returns the state, its digest or Stripe's own URL. Browsers may call it with an access token from the origins listed on the app (CORS).",
+    "The stored record of one of the caller's app's checkouts and its status, kept true by Stripe's webhooks. An open checkout past its expiry reads as expired. Read and write API keys see every checkout of their app; an access token only those of its own tenant, whoever created them (a token without tenantId, only the checkouts without a tenant that a token with its own sub created: none without a sub). Another app's, tenant's or user's checkout is 404, exactly as an unknown id. Never returns the state, its digest or Stripe's own URL. Browsers may call it with an access token from the origins listed on the app (CORS).",
   security: [API_KEY("read", "write"), ACCESS_TOKEN],
   parameters: [...pathParameters(sessionIdParamSchema), parameter("RequestId")],
   responses: withCors({

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Queue } from "@cloudflare/workers-types";
 import { afterAll, beforeAll, beforeEach, expect } from "vitest";
-import type { Output } from "../../../cli/command.ts";
 import type { Deps } from "../../../cli/deps.ts";
 import type { CommandError, UsageError } from "../../../cli/errors.ts";
+import { printable } from "../../../cli/printable.ts";
 import { WEBHOOK_COMMANDS } from "../../../cli/webhook-commands.ts";
 import { type DeliveryMessage, recordAttemptStatements } from "../../../src/db/deliveries.ts";
 import { ROOT, type useLocalApps } from "./local-apps.ts";
@@ -103,16 +103,17 @@ export function webhookFixtures(local: Local) {
     },
   };
 
-  /** One command of the group, as cli/admin.ts runs it: its JSON and its text. */
-  function run(
+  /** One command of the group, as cli/admin.ts runs it: its JSON, and its text as printed. */
+  async function run(
     name: string,
     values: Parameters<(typeof WEBHOOK_COMMANDS)[string]["run"]>[1],
     args: string[] = [],
     d: Deps = deps(),
-  ): Promise<Output> {
+  ): Promise<{ json: object; text: string }> {
     const command = WEBHOOK_COMMANDS[name];
     if (!command) throw new Error(`no command ${name}`);
-    return command.run(d, values, args);
+    const output = await command.run(d, values, args);
+    return { json: output.json, text: printable(output, false) };
   }
 
   /** An event in the outbox, as the worker's batches write them. */
@@ -167,7 +168,7 @@ export function webhookFixtures(local: Local) {
         { ...attempt, responseExcerpt: null },
         { status: delivered ? "delivered" : "pending", nextAttemptAt: now + 300 },
         now,
-        5 * 86_400,
+        { disableAfterSeconds: 5 * 86_400, idleAfterSeconds: 86_400 + 3600 },
       ),
     );
   }
