@@ -1,6 +1,6 @@
 import { reconcileSubscriptions } from "./billing/reconcile.ts";
 import { runDueTaxExemptFollowUps } from "./checkouts/tax-exempt.ts";
-import type { Config } from "./config.ts";
+import type { Config, MAINTENANCE_VARS } from "./config.ts";
 import {
   deleteFinishedCheckoutsBefore,
   deleteRefusalsBefore,
@@ -26,7 +26,7 @@ const REFUSAL_RETENTION_SECONDS = 3_600;
 
 export interface MaintenanceDeps {
   db: D1Database;
-  config: Config;
+  config: Pick<Config, (typeof MAINTENANCE_VARS)[number]>;
   stripeFor: (livemode: boolean) => StripeGateway;
   queue: Queue<DeliveryMessage>;
   now: () => number;
