@@ -1,20 +1,24 @@
 import { reconcileSubscriptions } from "./billing/reconcile.ts";
+import { settleOverdueCheckouts } from "./checkouts/expiry.ts";
 import { runDueTaxExemptFollowUps } from "./checkouts/tax-exempt.ts";
 import type { Config, MAINTENANCE_VARS } from "./config.ts";
 import {
   deleteFinishedCheckoutsBefore,
   deleteRefusalsBefore,
-  expireOverdueCheckouts,
+  expireOverdueWithoutSession,
 } from "./db/checkouts.ts";
 import type { DeliveryMessage } from "./db/deliveries.ts";
 import { deleteEventsReceivedBefore } from "./db/events.ts";
 import { deleteEventsBefore } from "./db/webhook-events.ts";
 import { enqueueOrigin, sweepDeliveries } from "./outbound/producer.ts";
+import { RunBudget } from "./stripe/budget.ts";
 import type { StripeGateway } from "./stripe/client.ts";
 
 /** Rows touched per statement, and statements per kind per run: bounded work for one cron run. */
 export const BATCH_SIZE = 500;
 const MAX_BATCHES = 20;
+/** Sessions read from Stripe per run before their overdue checkouts are settled; the rest wait. */
+export const MAX_EXPIRY_READS = 50;
 /** Stripe calls per run for follow-ups; the rest wait for the next run (every 10 minutes). */
 const MAX_FOLLOW_UPS = 50;
 /** Subscriptions read again from Stripe per run (about 15,000 a day at one run each 10 minutes). */
@@ -23,6 +27,8 @@ const RECONCILE_BATCH = 100;
 const SWEEP_BATCH = 500;
 /** Kept refusals serve the duplicates that waited for them: seconds; an hour is plenty. */
 const REFUSAL_RETENTION_SECONDS = 3_600;
+/** The wall time a run may spend starting Stripe reads of overdue checkouts. */
+const RUN_BUDGET_MS = 20_000;
 
 export interface MaintenanceDeps {
   db: D1Database;
@@ -35,6 +41,8 @@ export interface MaintenanceDeps {
 
 export interface MaintenanceResult {
   expired: number;
+  sessionsRead: number;
+  completionsFound: number;
   webhooksEnqueued: number;
   webhooksSwept: number;
   deletedWebhookEvents: number;
@@ -58,8 +66,9 @@ async function inBatches(step: () => Promise<number>): Promise<number> {
 }
 
 /**
- * The scheduled handler's work: open checkouts past `expires_at` become expired (Stripe
- * expires them itself; this keeps our record true even if the webhook never comes), follow-ups
+ * The scheduled handler's work: checkouts past `expires_at` are settled (each open one read from
+ * Stripe first: a late completion is recorded, never reported expired; one Stripe expired
+ * becomes expired here even if its event never comes), follow-ups
  * of recorded completions that failed in a way that may pass are tried again, and finished
  * checkouts, event ids and kept refusals past their retention are deleted.
  */
@@ -68,11 +77,18 @@ export async function runMaintenance(deps: MaintenanceDeps): Promise<Maintenance
   const now = deps.now();
   const day = 86_400;
   const origins: string[] = [];
-  const expired = await inBatches(async () => {
-    const batch = await expireOverdueCheckouts(db, now, deps.nowMs(), BATCH_SIZE);
+  let expired = await inBatches(async () => {
+    const batch = await expireOverdueWithoutSession(db, now, deps.nowMs(), BATCH_SIZE);
     origins.push(batch.origin);
     return batch.expired;
   });
+  const reads = await settleOverdueCheckouts(
+    deps,
+    new RunBudget(deps.nowMs, RUN_BUDGET_MS),
+    MAX_EXPIRY_READS,
+  );
+  expired += reads.expired;
+  origins.push(...reads.origins);
   const followUps = await runDueTaxExemptFollowUps(deps, MAX_FOLLOW_UPS);
   const reconciled = await reconcileSubscriptions(
     { ...deps, resyncHours: config.BILLING_RESYNC_HOURS },
@@ -98,6 +114,8 @@ export async function runMaintenance(deps: MaintenanceDeps): Promise<Maintenance
   );
   return {
     expired,
+    sessionsRead: reads.read,
+    completionsFound: reads.completed,
     webhooksEnqueued,
     webhooksSwept,
     deletedWebhookEvents,

@@ -74,7 +74,7 @@ export interface CheckoutRow {
   refund_currency: string | null;
 }
 
-function toRecord(row: CheckoutRow): CheckoutRecord {
+export function toRecord(row: CheckoutRow): CheckoutRecord {
   return {
     id: row.id,
     hash: row.hash,

@@ -3,13 +3,10 @@ import { applyBillingEvent, isBillingEvent } from "../billing/events.ts";
 import type { SyncDeps } from "../billing/sync.ts";
 import { type FollowUpDeps, runTaxExemptFollowUp } from "../checkouts/tax-exempt.ts";
 import {
-  completeCheckoutStatement,
-  completionEventStatements,
   type EventMatch,
-  expireCheckoutStatement,
-  expiryEventStatement,
   findCheckoutForEvent,
-  rememberTenantCustomerStatement,
+  recordCompletionStatements,
+  recordExpiryStatements,
 } from "../db/checkout-events.ts";
 import { applyEventOnce, hasProcessedEvent } from "../db/events.ts";
 import { OutboxBatch } from "../db/outbox.ts";
@@ -89,35 +86,27 @@ export async function applyStripeEvent(
 
   // The app's events go before the change: each is written only if the change is one.
   const outbox = new OutboxBatch(deps.db, deps.nowMs());
-  const effects: D1PreparedStatement[] = [];
   const completion = event.type !== "checkout.session.expired";
+  let effects: D1PreparedStatement[];
   if (!completion) {
-    effects.push(expiryEventStatement(outbox, match), expireCheckoutStatement(deps.db, match, now));
+    effects = recordExpiryStatements(deps.db, outbox, match, now);
   } else {
-    const customerId = idOf(session.customer);
     const asyncOutcome =
       event.type === "checkout.session.async_payment_succeeded"
         ? "paid"
         : event.type === "checkout.session.async_payment_failed"
           ? "failed"
           : null;
-    const payment = {
+    effects = recordCompletionStatements(deps.db, outbox, match, {
       paymentStatus: asyncOutcome ?? session.payment_status ?? "unpaid",
       final: asyncOutcome !== null,
-    };
-    effects.push(
-      ...completionEventStatements(outbox, match, payment),
-      completeCheckoutStatement(deps.db, match, {
-        ...payment,
-        customerId,
-        subscriptionId: idOf(session.subscription),
-        paymentIntentId: idOf(session.payment_intent),
-        setupIntentId: idOf(session.setup_intent),
-        completedAt: event.created,
-        now,
-      }),
-    );
-    if (customerId) effects.push(rememberTenantCustomerStatement(deps.db, match, customerId, now));
+      customerId: idOf(session.customer),
+      subscriptionId: idOf(session.subscription),
+      paymentIntentId: idOf(session.payment_intent),
+      setupIntentId: idOf(session.setup_intent),
+      completedAt: event.created,
+      now,
+    });
   }
   const outcome = await applyEventOnce(deps.db, processed, [...effects, ...outbox.finish()]);
   const origin = outcome === "applied" ? outbox.origin : undefined;
