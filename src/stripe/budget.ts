@@ -12,6 +12,9 @@ export interface StripeBudget {
   failed(err: unknown): boolean;
 }
 
+/** What stopped a run's Stripe work, if anything. */
+export type StopReason = "time budget spent" | "Stripe failing";
+
 export class RunBudget implements StripeBudget {
   readonly deadlineMs: number;
   private readonly nowMs: () => number;
@@ -35,4 +38,24 @@ export class RunBudget implements StripeBudget {
     if (isStripeOutage(err)) this.stripeDown = true;
     return this.stripeDown;
   }
+
+  /** Why no further Stripe call may start, or null while one may. */
+  stopped(): StopReason | null {
+    if (this.stripeDown) return "Stripe failing";
+    return this.timeLeft() ? null : "time budget spent";
+  }
+}
+
+/**
+ * The longest a Stripe call that starts just before a deadline can take: each of the SDK's
+ * attempts its timeout, and up to 5 s of backoff between them (the SDK's
+ * MAX_NETWORK_RETRY_DELAY_SEC). A lease held until the deadline plus this (twice, for the
+ * reconciliation's pair of reads) outlives any call the run may have started.
+ */
+export function longestStripeCallMs(config: {
+  STRIPE_TIMEOUT_MS: number;
+  STRIPE_MAX_NETWORK_RETRIES: number;
+}): number {
+  const attempts = config.STRIPE_MAX_NETWORK_RETRIES + 1;
+  return config.STRIPE_TIMEOUT_MS * attempts + 5_000 * (attempts - 1);
 }
