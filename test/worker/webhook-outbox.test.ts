@@ -178,6 +178,46 @@ describe("handing over, and the sweep", () => {
   });
 });
 
+describe("the queue's message retention (issue 19, B9)", () => {
+  it("sends a new message for a waiting delivery before the queue's retention can drop its message, and leaves younger or leased ones", async () => {
+    const { app, headers } = await givenWriter();
+    const endpoint = await givenEndpoint(headers);
+    const { rowId } = await givenCheckoutRow(headers, app.id);
+    const [aging, young, leased] = [
+      await givenUnsentEvent(rowId),
+      await givenUnsentEvent(rowId),
+      await givenUnsentEvent(rowId),
+    ];
+    const now = Math.floor(Date.now() / 1000);
+    const hour = 3_600;
+    // Each waits for its next attempt, hours away, on a message sent earlier: retried with a
+    // delay, a message keeps its age, and the queue drops it at its retention (1 day at least).
+    const waiting = async (eventId: string, sentAgo: number, leaseUntil: number | null) =>
+      env.DB.prepare(
+        `UPDATE webhook_deliveries SET enqueued_at = ?2, generation = 1, attempts = 8, next_attempt_at = ?3,
+           lease_until = ?4 WHERE event_id = ?1`,
+      )
+        .bind(eventId, now - sentAgo, now + 10 * hour, leaseUntil)
+        .run();
+    await waiting(aging.id, 21 * hour, null);
+    await waiting(young.id, 2 * hour, null);
+    await waiting(leased.id, 21 * hour, now + 60);
+
+    await runCron(now);
+
+    expect(await deliveryRow(aging.id, endpoint.id)).toMatchObject({
+      generation: 2,
+      enqueued_at: now,
+      status: "pending",
+      next_attempt_at: now + 10 * hour,
+    });
+    expect(await deliveryRow(young.id, endpoint.id)).toMatchObject({ generation: 1 });
+    expect(await deliveryRow(leased.id, endpoint.id)).toMatchObject({ generation: 1 });
+    // The new message is a reminder: the attempt still waits for its time.
+    expect(endpoint.receiver.requests).toEqual([]);
+  });
+});
+
 describe("retention", () => {
   it("deletes events older than WEBHOOK_RETENTION_DAYS with their deliveries and attempts, and keeps newer ones", async () => {
     const { app, headers } = await givenWriter();
