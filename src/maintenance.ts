@@ -123,7 +123,9 @@ export async function runMaintenance(deps: MaintenanceDeps): Promise<Maintenance
       return null;
     }
     if (held.value.left > 0) {
-      skipped.push(`${step}: ${held.value.left} left, ${budget.stopped() ?? "limit"}`);
+      // Without the budget's reason: the reconciliation stopped at our key refused or missing.
+      const why = budget.stopped() ?? "stopped at a failure";
+      skipped.push(`${step}: ${held.value.left} left, ${why}`);
     }
     return held.value;
   };
