@@ -276,6 +276,11 @@ function describeReconciled(result: ReconcileResult): string[] {
         `  ${c.id}: ${c.before.status} → ${c.after.status}, period end ${when(c.before.currentPeriodEnd)} → ${when(c.after.currentPeriodEnd)}`,
     ),
     ...result.failed.map((f) => `  ${f.id}: ${f.error}`),
+    ...(result.left > 0
+      ? [
+          `${result.left} due subscription(s) not read (Stripe failing, or out of time); run it again.`,
+        ]
+      : []),
   ];
   return lines;
 }

@@ -11,10 +11,7 @@ import { MESSAGES } from "./messages.ts";
 /** The vars and secrets read here, by name; blank counts as unset. */
 export type ServiceVars = Partial<
   Record<
-    | (typeof VAR_NAMES)[number]
-    | "STRIPE_SECRET_KEY_TEST"
-    | "STRIPE_SECRET_KEY_LIVE"
-    | "WEBHOOK_ENCRYPTION_KEY",
+    ConfigVar | "STRIPE_SECRET_KEY_TEST" | "STRIPE_SECRET_KEY_LIVE" | "WEBHOOK_ENCRYPTION_KEY",
     string
   >
 >;
@@ -68,6 +65,7 @@ const flag = z
   .optional()
   .transform((value) => value === "true");
 
+/** Each var and its rule, once; every use below parses the vars it names by these rules. */
 const configSchema = z.object({
   PUBLIC_BASE_URL: httpOrigin.transform((url) => url.origin),
   STRIPE_API_BASE_URL: stripeOrigin
@@ -91,53 +89,72 @@ const configSchema = z.object({
 });
 
 export type Config = z.output<typeof configSchema>;
+export type ConfigVar = keyof Config;
 
-/** The vars parseConfig reads, in a fixed order. */
-const VAR_NAMES = [
-  "PUBLIC_BASE_URL",
+/** Every var, in the schema's order: what the JSON API and the queue consumer parse. */
+const VAR_NAMES = Object.keys(configSchema.shape) as ConfigVar[];
+
+/** What a Stripe gateway is built from (src/stripe/gateways.ts). */
+export const STRIPE_CLIENT_VARS = [
   "STRIPE_API_BASE_URL",
-  "CHECKOUT_EXPIRES_MINUTES",
   "STRIPE_TIMEOUT_MS",
   "STRIPE_MAX_NETWORK_RETRIES",
+] as const satisfies readonly ConfigVar[];
+
+/**
+ * What the Stripe event route uses: the gateway (billing events re-read their objects) and the
+ * reconciliation's age. Only these: a var of another feature, malformed, must not make every
+ * Stripe event a 500 (Stripe would retry them for days while payments go unrecorded).
+ */
+export const STRIPE_EVENT_VARS = [
+  ...STRIPE_CLIENT_VARS,
+  "BILLING_RESYNC_HOURS",
+] as const satisfies readonly ConfigVar[];
+
+/** What the cron uses (src/maintenance.ts): Stripe, as above, and the retention periods. */
+export const MAINTENANCE_VARS = [
+  ...STRIPE_EVENT_VARS,
   "RETENTION_DAYS",
   "EVENT_RETENTION_DAYS",
-  "BILLING_RESYNC_HOURS",
-  "WEBHOOK_TIMEOUT_MS",
-  "WEBHOOK_RETRY_SECONDS",
-  "WEBHOOK_ALLOW_LOOPBACK",
   "WEBHOOK_RETENTION_DAYS",
-] as const;
-
-function configVars(vars: ServiceVars): Record<(typeof VAR_NAMES)[number], string | undefined> {
-  return Object.fromEntries(VAR_NAMES.map((name) => [name, vars[name] || undefined])) as Record<
-    (typeof VAR_NAMES)[number],
-    string | undefined
-  >;
-}
+] as const satisfies readonly ConfigVar[];
 
 /**
- * The last parsed config and the vars it came from. Parsing (URLs, numbers, ranges) cost about
- * 60 µs, more than the rest of a request's own logic (bench/RESULTS.md); the vars are compared
- * on every call, so a changed var still takes effect at once and never serves a stale config.
+ * Per use (its list of names), the last parsed config and the vars it came from. Parsing (URLs,
+ * numbers, ranges) cost about 60 µs, more than the rest of a request's own logic
+ * (bench/RESULTS.md); the vars are compared on every call, so a changed var still takes effect
+ * at once and never serves a stale config. One entry per list of names in the code: bounded.
  */
-let lastParsed: { vars: string; config: Readonly<Config> } | undefined;
+const lastParsed = new Map<string, { vars: string; config: Readonly<Partial<Config>> }>();
 
 /**
- * The service's vars, parsed. A missing or malformed var is our fault: 500 with an error that
- * names it, never a guess.
+ * The named vars, parsed; the others are not read at all. A missing or malformed var is our
+ * fault: 500 with an error that names it, never a guess.
  */
-export function parseConfig(env: ServiceVars): Readonly<Config> {
-  const input = configVars(env);
-  const vars = JSON.stringify(Object.values(input));
-  if (lastParsed?.vars === vars) return lastParsed.config;
-  const result = configSchema.safeParse(input);
+export function parseConfigOf<K extends ConfigVar>(
+  env: ServiceVars,
+  names: readonly K[],
+): Readonly<Pick<Config, K>> {
+  const input = Object.fromEntries(names.map((name) => [name, env[name] || undefined]));
+  const use = names.join(",");
+  const vars = JSON.stringify(names.map((name) => input[name] ?? null));
+  const last = lastParsed.get(use);
+  if (last?.vars === vars) return last.config as Readonly<Pick<Config, K>>;
+  // Typed as the whole schema: the names' own fields are all that the pick parses and returns.
+  const mask = Object.fromEntries(names.map((name) => [name, true])) as Record<ConfigVar, true>;
+  const result = configSchema.pick(mask).safeParse(input);
   if (!result.success) {
     const names = [...new Set(result.error.issues.map((issue) => String(issue.path[0])))];
     throw new ApiError("internal", MESSAGES.misconfiguredVariables(names.join(", ")));
   }
-  const config = Object.freeze(result.data);
-  lastParsed = { vars, config };
+  const config: Readonly<Pick<Config, K>> = Object.freeze(result.data);
+  lastParsed.set(use, { vars, config });
   return config;
+}
+
+/** Every var, parsed: for the JSON API and the queue consumer. */
+export function parseConfig(env: ServiceVars): Readonly<Config> {
+  return parseConfigOf(env, VAR_NAMES);
 }
 
 const SECRET_KEY_PATTERN = { test: /^(sk|rk)_test_\w+$/, live: /^(sk|rk)_live_\w+$/ } as const;

@@ -1,6 +1,6 @@
 import { createApp } from "./app.ts";
 import { nowMs, nowSeconds } from "./clock.ts";
-import { parseConfig } from "./config.ts";
+import { MAINTENANCE_VARS, parseConfig, parseConfigOf } from "./config.ts";
 import type { DeliveryMessage } from "./db/deliveries.ts";
 import type { Bindings } from "./env.ts";
 import { runMaintenance } from "./maintenance.ts";
@@ -14,7 +14,7 @@ export default {
 
   async scheduled(controller, env) {
     const started = Date.now();
-    const config = parseConfig(env);
+    const config = parseConfigOf(env, MAINTENANCE_VARS);
     const scheduledAt = Math.floor(controller.scheduledTime / 1000);
     const result = await runMaintenance({
       db: env.DB,

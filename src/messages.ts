@@ -50,6 +50,11 @@ export const STRIPE_OPERATIONS = {
     doing: "update the tenant's Stripe customer (tax_exempt=none)",
     retry: "it is tried again",
   },
+  readCheckoutSession: {
+    what: "the read of the checkout session",
+    doing: "read the checkout session",
+    retry: "the cron reads it again before it expires the checkout",
+  },
   readSubscription: {
     what: "the read of the subscription",
     doing: "read the subscription",

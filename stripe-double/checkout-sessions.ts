@@ -238,6 +238,29 @@ export function createCheckoutSession(
   };
 }
 
+/**
+ * `GET /v1/checkout/sessions/:id` takes only `expand[]`, which the double does not implement:
+ * anything else is refused as Stripe refuses an unknown parameter, and an expansion is refused
+ * loudly rather than answered unexpanded.
+ */
+export function checkReadParameters(form: Record<string, string>): void {
+  for (const name of Object.keys(form)) {
+    if (/^expand\[\d*\]$/.test(name)) {
+      throw new StripeRefusal(
+        400,
+        "stripe double: expand[] of a checkout session is not implemented",
+        {
+          param: "expand",
+        },
+      );
+    }
+    throw new StripeRefusal(400, `Received unknown parameter: ${name}`, {
+      param: name,
+      code: "parameter_unknown",
+    });
+  }
+}
+
 /** A session as the API shows it: without what the double keeps for itself. */
 export function publicSession(session: DoubleSession): Record<string, unknown> {
   const { form: _form, account: _account, ...rest } = session;

@@ -14,6 +14,7 @@
 
 import { BillingWorld } from "./billing.ts";
 import {
+  checkReadParameters,
   createCheckoutSession,
   type DoubleCustomer,
   type DoubleSession,
@@ -296,6 +297,7 @@ export class StripeDouble {
       }
       const session = /^\/v1\/checkout\/sessions\/([^/]+)(\/expire)?$/.exec(path);
       if (session?.[1]) {
+        if (method === "GET") checkReadParameters(form);
         const found = this.sessions.get(session[1]);
         if (!found || found.livemode !== livemode || found.account !== account) {
           throw noSuch("checkout.session", session[1], "id", 404);

@@ -1,17 +1,36 @@
-import { expireCheckoutStatement, expiryEventStatement } from "../db/checkout-events.ts";
-import type { SupersededCheckout } from "../db/checkouts.ts";
+import { recordExpiryStatements } from "../db/checkout-events.ts";
+import type { CheckoutRecord } from "../db/checkout-rows.ts";
+import { type SupersededCheckout, supersedeStatement } from "../db/checkouts.ts";
 import { OutboxBatch } from "../db/outbox.ts";
 import { errorForLog } from "../errors.ts";
 import { STRIPE_OPERATIONS } from "../messages.ts";
+import type { StripeBudget } from "../stripe/budget.ts";
 import type { StripeGateway } from "../stripe/client.ts";
 import { isStripeRefusal, toStripeApiError } from "../stripe/errors.ts";
 import { idempotencyKey } from "../stripe/idempotency.ts";
+
+/** Outside the cron: no time budget; a Stripe failure stops the expiries anyway. */
+const UNBOUNDED: StripeBudget = { mayCall: () => true, failed: () => true };
 
 export interface SupersedeDeps {
   db: D1Database;
   stripeFor: (livemode: boolean) => StripeGateway;
   now: () => number;
   nowMs: () => number;
+}
+
+/**
+ * A completed subscription checkout of a tenant supersedes the tenant's other open ones of the
+ * app and mode: the statement for the completion's batch (none for other checkouts).
+ */
+export function supersededByCompletion(
+  db: D1Database,
+  record: CheckoutRecord,
+  stripeSessionId: string,
+  now: number,
+): D1PreparedStatement[] {
+  if (record.mode !== "subscription" || !record.tenantId) return [];
+  return [supersedeStatement(db, record, stripeSessionId, now)];
 }
 
 /**
@@ -24,9 +43,11 @@ export interface SupersedeDeps {
 export async function expireSuperseded(
   deps: SupersedeDeps,
   checkouts: readonly SupersededCheckout[],
-): Promise<string[]> {
+  budget: StripeBudget = UNBOUNDED,
+): Promise<{ origins: string[]; left: number }> {
   const origins: string[] = [];
-  for (const checkout of checkouts) {
+  for (const [i, checkout] of checkouts.entries()) {
+    if (!budget.mayCall()) return { origins, left: checkouts.length - i };
     try {
       // A key per call: expiring is idempotent at Stripe anyway, and a 5xx saved under one key
       // must not hold the next run's call.
@@ -48,7 +69,8 @@ export async function expireSuperseded(
           error: errorForLog(error, 200),
         }),
       );
-      break;
+      budget.failed(err);
+      return { origins, left: checkouts.length - i };
     }
     const outbox = new OutboxBatch(deps.db, deps.nowMs());
     const match = {
@@ -60,11 +82,10 @@ export async function expireSuperseded(
       mode: "",
     };
     await deps.db.batch([
-      expiryEventStatement(outbox, match),
-      expireCheckoutStatement(deps.db, match, deps.now()),
+      ...recordExpiryStatements(deps.db, outbox, match, deps.now()),
       ...outbox.finish(),
     ]);
     origins.push(outbox.origin);
   }
-  return origins;
+  return { origins, left: 0 };
 }

@@ -6,6 +6,7 @@ import {
   type TaxExemptFollowUp,
 } from "../db/follow-ups.ts";
 import { ApiError } from "../errors.ts";
+import type { StripeBudget } from "../stripe/budget.ts";
 import type { StripeGateway } from "../stripe/client.ts";
 import { toStripeApiError, UPDATE_CUSTOMER_TAX_EXEMPT } from "../stripe/errors.ts";
 import { idempotencyKey } from "../stripe/idempotency.ts";
@@ -50,6 +51,7 @@ const RETRY_DELAYS_SECONDS = [60, 300, 900, 3_600, 10_800, 21_600, 43_200, 86_40
 async function attemptFollowUp(
   deps: FollowUpDeps,
   followUp: TaxExemptFollowUp,
+  budget?: StripeBudget,
 ): Promise<FollowUpOutcome> {
   const now = deps.now();
   let outcome: FollowUpOutcome;
@@ -57,6 +59,7 @@ async function attemptFollowUp(
     await updateCustomerTaxExempt(deps.stripeFor(followUp.livemode), followUp);
     outcome = { status: "applied", error: null, nextAt: null };
   } catch (err) {
+    budget?.failed(err);
     // A secret missing is ours to name; anything else came from the Stripe call.
     const error =
       err instanceof ApiError
@@ -87,9 +90,22 @@ export async function runTaxExemptFollowUp(deps: FollowUpDeps, checkoutId: strin
   if (followUp) await attemptFollowUp(deps, followUp);
 }
 
-/** The cron's part: the follow-ups whose time has come, at most `limit`. Returns how many ran. */
-export async function runDueTaxExemptFollowUps(deps: FollowUpDeps, limit: number): Promise<number> {
+/**
+ * The cron's part: the follow-ups whose time has come, at most `limit`, while the run's budget
+ * allows (Stripe failing, here or in another step, leaves the rest for the next run). Returns
+ * how many ran and how many were left.
+ */
+export async function runDueTaxExemptFollowUps(
+  deps: FollowUpDeps,
+  limit: number,
+  budget: StripeBudget,
+): Promise<{ ran: number; left: number }> {
   const due = await findDueTaxExemptFollowUps(deps.db, deps.now(), limit);
-  for (const followUp of due) await attemptFollowUp(deps, followUp);
-  return due.length;
+  let ran = 0;
+  for (const followUp of due) {
+    if (!budget.mayCall()) break;
+    await attemptFollowUp(deps, followUp, budget);
+    ran++;
+  }
+  return { ran, left: due.length - ran };
 }

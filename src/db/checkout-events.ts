@@ -82,7 +82,7 @@ function needsTaxExempt(final: boolean): string {
  * The app's events of a completion, to be placed before completeCheckoutStatement in its batch:
  * each is written only if the completion changes what it names (the row as it is before).
  */
-export function completionEventStatements(
+function completionEventStatements(
   outbox: OutboxBatch,
   m: EventMatch,
   c: Pick<Completion, "paymentStatus" | "final">,
@@ -105,7 +105,7 @@ export function completionEventStatements(
 }
 
 /** The app's event of an expiry, before expireCheckoutStatement: only if it expires now. */
-export function expiryEventStatement(outbox: OutboxBatch, m: EventMatch): D1PreparedStatement {
+function expiryEventStatement(outbox: OutboxBatch, m: EventMatch): D1PreparedStatement {
   return outbox.checkoutEvents(
     "checkout.expired",
     `${MATCH_SQL} AND status IN ('open', 'pending')`,
@@ -118,7 +118,7 @@ export function expiryEventStatement(outbox: OutboxBatch, m: EventMatch): D1Prep
  * completed becomes complete (Stripe is the truth), a complete one stays complete, and a final
  * payment status (paid, failed) is not overwritten by an earlier "unpaid".
  */
-export function completeCheckoutStatement(
+function completeCheckoutStatement(
   db: D1Database,
   m: EventMatch,
   c: Completion,
@@ -156,11 +156,7 @@ export function completeCheckoutStatement(
 }
 
 /** Expires an open or pending checkout; a completed one is never expired. */
-export function expireCheckoutStatement(
-  db: D1Database,
-  m: EventMatch,
-  now: number,
-): D1PreparedStatement {
+function expireCheckoutStatement(db: D1Database, m: EventMatch, now: number): D1PreparedStatement {
   return db
     .prepare(
       `UPDATE checkout_sessions SET status = 'expired', stripe_session_id = COALESCE(stripe_session_id, ?1),
@@ -171,7 +167,7 @@ export function expireCheckoutStatement(
 }
 
 /** Remembers the tenant's Stripe customer for its mode (the first one learnt is kept). */
-export function rememberTenantCustomerStatement(
+function rememberTenantCustomerStatement(
   db: D1Database,
   m: EventMatch,
   customerId: string,
@@ -185,4 +181,33 @@ export function rememberTenantCustomerStatement(
        ON CONFLICT (app_id, tenant_id, livemode) DO NOTHING`,
     )
     .bind(...matchParams(m), customerId, now);
+}
+
+/**
+ * Everything a completion records, in its batch's order: the app's events (each only if the
+ * completion changes what it names), the checkout, and the tenant's customer. One list for
+ * Stripe's completion events and for the cron's read of a completed session, so a completion is
+ * recorded the same way whichever learns of it first, and the other then changes nothing.
+ */
+export function recordCompletionStatements(
+  db: D1Database,
+  outbox: OutboxBatch,
+  m: EventMatch,
+  c: Completion,
+): D1PreparedStatement[] {
+  return [
+    ...completionEventStatements(outbox, m, c),
+    completeCheckoutStatement(db, m, c),
+    ...(c.customerId ? [rememberTenantCustomerStatement(db, m, c.customerId, c.now)] : []),
+  ];
+}
+
+/** An expiry, in its batch's order: the app's event (only if it expires now), then the checkout. */
+export function recordExpiryStatements(
+  db: D1Database,
+  outbox: OutboxBatch,
+  m: EventMatch,
+  now: number,
+): D1PreparedStatement[] {
+  return [expiryEventStatement(outbox, m), expireCheckoutStatement(db, m, now)];
 }

@@ -80,7 +80,7 @@ export interface CheckoutRow {
   superseded_at: number | null;
 }
 
-function toRecord(row: CheckoutRow): CheckoutRecord {
+export function toRecord(row: CheckoutRow): CheckoutRecord {
   return {
     id: row.id,
     hash: row.hash,

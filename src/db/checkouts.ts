@@ -1,6 +1,11 @@
 /** D1 queries of the create path and the read routes over checkout_sessions and its refusals. */
 import type { D1Database, D1PreparedStatement } from "@cloudflare/workers-types";
-import { type CheckoutRecord, type CheckoutRow, toRecordOrNull } from "./checkout-rows.ts";
+import {
+  type CheckoutRecord,
+  type CheckoutRow,
+  toRecord,
+  toRecordOrNull,
+} from "./checkout-rows.ts";
 import { OutboxBatch } from "./outbox.ts";
 
 export type NewCheckout = Omit<
@@ -337,15 +342,20 @@ export async function markCheckoutOpened(db: D1Database, id: string, now: number
     .run();
 }
 
-/** Checkouts past their expiry become expired, at most `limit`, each with its event: one batch. */
-export async function expireOverdueCheckouts(
+/**
+ * Checkouts past their expiry that have no session at Stripe to ask about (a reservation whose
+ * Stripe call never succeeded) become expired, at most `limit`, each with its event: one batch.
+ * Open ones are read from Stripe first (findOverdueOpenCheckouts).
+ */
+export async function expireOverdueWithoutSession(
   db: D1Database,
   now: number,
   nowMs: number,
   limit: number,
 ): Promise<{ expired: number; origin: string }> {
   const outbox = new OutboxBatch(db, nowMs);
-  const due = `id IN (SELECT id FROM checkout_sessions WHERE status IN ('open', 'pending') AND expires_at < ?1 LIMIT ?2)`;
+  const due = `id IN (SELECT id FROM checkout_sessions WHERE status IN ('open', 'pending') AND expires_at < ?1
+    AND (status = 'pending' OR stripe_session_id IS NULL) LIMIT ?2)`;
   const results = await db.batch([
     outbox.checkoutEvents("checkout.expired", due, [now, limit]),
     db
@@ -357,6 +367,38 @@ export async function expireOverdueCheckouts(
     ...outbox.finish(),
   ]);
   return { expired: results[1]?.meta.changes ?? 0, origin: outbox.origin };
+}
+
+/**
+ * Open checkouts past their expiry, with a session at Stripe to read before anything is
+ * recorded, longest overdue first, at most `limit`; not those whose read was postponed.
+ */
+export async function findOverdueOpenCheckouts(
+  db: D1Database,
+  now: number,
+  limit: number,
+): Promise<CheckoutRecord[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT * FROM checkout_sessions
+       WHERE status = 'open' AND expires_at < ?1 AND stripe_session_id IS NOT NULL AND lease_expires_at <= ?1
+       ORDER BY expires_at LIMIT ?2`,
+    )
+    .bind(now, limit)
+    .all<CheckoutRow>();
+  return results.map(toRecord);
+}
+
+/**
+ * An open checkout whose session could not be read (an account no longer ours, a key missing)
+ * is not read again before `until`, so it cannot take every run's reads. Its lease columns
+ * serve: the create path's lease ends when the checkout opens.
+ */
+export async function postponeExpiryRead(db: D1Database, id: string, until: number): Promise<void> {
+  await db
+    .prepare("UPDATE checkout_sessions SET lease_expires_at = ?2 WHERE id = ?1 AND status = 'open'")
+    .bind(id, until)
+    .run();
 }
 
 /** Deletes at most `limit` finished checkouts created before `cutoff`. */

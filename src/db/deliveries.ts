@@ -66,32 +66,43 @@ export async function claimUnsentOfOrigin(
 }
 
 /**
- * The sweep: pending deliveries never handed to the queue (the batch's own hand-over failed), and
- * those whose attempt is overdue by `stuckSeconds` with no lease (their message was lost), at
- * most `limit` of each. A new generation supersedes any message of theirs still around.
+ * The sweep: pending deliveries never handed to the queue (the batch's own hand-over failed),
+ * those whose attempt is overdue by `stuckSeconds` with no lease (their message was lost), and
+ * those whose message was sent `renewSeconds` ago or more with no lease (the queue may soon
+ * drop it: a message retried with a delay keeps its age), at most `limit` of each. A new
+ * generation supersedes any message of theirs still around.
  */
 export async function claimForSweep(
   db: D1Database,
   now: number,
-  stuckSeconds: number,
+  ages: { stuckSeconds: number; renewSeconds: number },
   limit: number,
 ): Promise<DeliveryMessage[]> {
-  // Two statements, each on its own partial index (a UNION of the two scans the table).
-  const claim = (which: string) =>
+  // One statement each, each on its own partial index (a UNION of them scans the table). Each
+  // claims what is still due after the one before it in the batch, so none claims a row twice.
+  // ?1 is now, ?2 the limit, ?3 the age that makes a delivery due. (`+enqueued_at` keeps the
+  // overdue claim on its index of attempt times: on the index of message ages, which holds every
+  // waiting delivery, it read all of them; test/worker/growth.test.ts.)
+  const claim = (which: string, age: number) =>
     db
       .prepare(
         `UPDATE webhook_deliveries SET enqueued_at = ?1, generation = generation + 1, updated_at = ?1
-         WHERE rowid IN (SELECT rowid FROM webhook_deliveries WHERE ${which} LIMIT ?3)
+         WHERE rowid IN (SELECT rowid FROM webhook_deliveries WHERE ${which} LIMIT ?2)
          ${CLAIMED}`,
       )
-      .bind(now, stuckSeconds, limit);
-  const [unsent, stuck] = await db.batch<DeliveryMessage>([
-    claim("status = 'pending' AND enqueued_at IS NULL AND updated_at <= ?1 - 60"),
+      .bind(now, limit, age);
+  const claimed = await db.batch<DeliveryMessage>([
+    claim("status = 'pending' AND enqueued_at IS NULL AND updated_at <= ?1 - ?3", 60),
     claim(
-      "status = 'pending' AND next_attempt_at <= ?1 - ?2 AND COALESCE(lease_until, 0) < ?1 AND enqueued_at < ?1",
+      "status = 'pending' AND next_attempt_at <= ?1 - ?3 AND COALESCE(lease_until, 0) < ?1 AND +enqueued_at < ?1",
+      ages.stuckSeconds,
+    ),
+    claim(
+      "status = 'pending' AND enqueued_at <= ?1 - ?3 AND COALESCE(lease_until, 0) < ?1",
+      ages.renewSeconds,
     ),
   ]);
-  return [...(unsent?.results ?? []), ...(stuck?.results ?? [])];
+  return claimed.flatMap((r) => r.results ?? []);
 }
 
 /** An event's deliveries to these endpoints, if not handed to the queue yet (a redelivery). */

@@ -47,7 +47,7 @@ async function respondWithNewCheckout(
     };
     c.executionCtx.waitUntil(
       expireSuperseded(deps, superseded)
-        .then((origins) => Promise.all(origins.map((o) => enqueueOrigin(producer, o))))
+        .then(({ origins }) => Promise.all(origins.map((o) => enqueueOrigin(producer, o))))
         .catch(() => undefined),
     );
   }

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { nowMs, nowSeconds } from "../clock.ts";
+import { parseConfigOf, STRIPE_EVENT_VARS } from "../config.ts";
 import type { DeliveryMessage } from "../db/deliveries.ts";
 import type { HonoEnv } from "../env.ts";
 import { errorForLog, successEnvelope } from "../errors.ts";
@@ -21,6 +22,8 @@ export const webhookRoutes = new Hono<HonoEnv>().post(
   "/webhooks/stripe",
   limitBodyTo(MAX_WEBHOOK_BYTES),
   async (c) => {
+    // Only the vars this route uses (not the JSON API's middleware, which parses them all).
+    const config = parseConfigOf(c.env, STRIPE_EVENT_VARS);
     // The signature covers the exact bytes Stripe sent, so the raw text is verified, unparsed.
     const event = await verifyStripeEvent(await c.req.text(), c.req.header("Stripe-Signature"), {
       test: c.env.STRIPE_WEBHOOK_SECRET_TEST,
@@ -28,7 +31,6 @@ export const webhookRoutes = new Hono<HonoEnv>().post(
       connectTest: c.env.STRIPE_CONNECT_WEBHOOK_SECRET_TEST,
       connectLive: c.env.STRIPE_CONNECT_WEBHOOK_SECRET_LIVE,
     });
-    const config = c.get("config");
     const { outcome, after, origin } = await applyStripeEvent(
       {
         db: c.env.DB,

@@ -2,6 +2,7 @@ import Stripe from "stripe";
 import type * as z from "zod";
 import {
   type ChargeAtStripe,
+  type CheckoutSessionAtStripe,
   type InvoiceAtStripe,
   type PortalSessionAtStripe,
   STRIPE_OBJECTS,
@@ -41,6 +42,10 @@ export interface StripeGateway {
     options: RequestOptions,
   ): Promise<void>;
   /** The objects as Stripe says they are now (a connected account's, where it has one). */
+  retrieveCheckoutSession(
+    id: string,
+    stripeAccount: string | null,
+  ): Promise<CheckoutSessionAtStripe>;
   retrieveSubscription(id: string, stripeAccount: string | null): Promise<SubscriptionAtStripe>;
   retrieveInvoice(id: string, stripeAccount: string | null): Promise<InvoiceAtStripe>;
   retrieveCharge(id: string, stripeAccount: string | null): Promise<ChargeAtStripe>;
@@ -115,6 +120,12 @@ export function createStripeGateway(options: StripeClientOptions): StripeGateway
     },
     async updateCustomerTaxExempt(customerId, taxExempt, o) {
       await stripe.customers.update(customerId, { tax_exempt: taxExempt }, requestOptions(o));
+    },
+    async retrieveCheckoutSession(id, account) {
+      return parsed(
+        STRIPE_OBJECTS.checkoutSession,
+        await stripe.checkout.sessions.retrieve(id, {}, accountOption(account)),
+      );
     },
     async retrieveSubscription(id, account) {
       const answer = await stripe.subscriptions.retrieve(id, {}, accountOption(account));

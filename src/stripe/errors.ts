@@ -60,6 +60,18 @@ export function spentIdempotencyKey(err: unknown): boolean {
 }
 
 /**
+ * Stripe failing or not answering: a 5xx, a 429 (its rate limiter asking us to slow down), a
+ * timeout or a dropped connection, after the SDK's own retries. The next call of the same run
+ * would most likely meet the same, each waiting for its timeout.
+ */
+export function isStripeOutage(err: unknown): boolean {
+  if (err instanceof Stripe.errors.StripeConnectionError) return true;
+  if (!(err instanceof Stripe.errors.StripeError)) return false;
+  const status = err.statusCode ?? 0;
+  return status >= 500 || status === 429;
+}
+
+/**
  * Translates what the Stripe SDK threw into our one error type. Stripe's own refusal of the
  * request (a price that does not exist, a currency SEPA does not take) is the caller's 400 and
  * keeps Stripe's sentence; Stripe failing, throttling or not answering is 502/503/504. Every

@@ -1,10 +1,15 @@
-import { type Config, type ServiceVars, stripeSecretKey } from "../config.ts";
+import {
+  type Config,
+  type ServiceVars,
+  type STRIPE_CLIENT_VARS,
+  stripeSecretKey,
+} from "../config.ts";
 import { createStripeGateway, type StripeGateway } from "./client.ts";
 
 /** The gateway of a mode for this deployment: its secret key (500 naming it if missing) and settings. */
 export function stripeGatewaysFor(
   env: ServiceVars,
-  config: Config,
+  config: Pick<Config, (typeof STRIPE_CLIENT_VARS)[number]>,
 ): (livemode: boolean) => StripeGateway {
   return (livemode) =>
     createStripeGateway({

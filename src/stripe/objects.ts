@@ -151,7 +151,45 @@ const portalSessionSchema = z
 
 export type PortalSessionAtStripe = z.output<typeof portalSessionSchema>;
 
+/**
+ * A Checkout Session as a read returns it (the cron's, before it expires a checkout): what its
+ * completion event would have carried. `status` and `payment_status` stay Stripe's words; the
+ * caller acts on the ones it knows and leaves anything else for a later read.
+ */
+const checkoutSessionSchema = z
+  .looseObject({
+    id,
+    object: z.literal("checkout.session"),
+    status: z.string().nullable(),
+    payment_status: z.string(),
+    mode: z.string(),
+    livemode: z.boolean(),
+    customer: idOf.nullable(),
+    subscription: idOf.nullable(),
+    payment_intent: idOf.nullable(),
+    setup_intent: idOf.nullable(),
+    metadata,
+  })
+  .transform((s) => ({
+    id: s.id,
+    status: s.status,
+    paymentStatus: s.payment_status,
+    mode: s.mode,
+    livemode: s.livemode,
+    customerId: s.customer,
+    subscriptionId: s.subscription,
+    paymentIntentId: s.payment_intent,
+    setupIntentId: s.setup_intent,
+    metadata: s.metadata,
+  }));
+
+export type CheckoutSessionAtStripe = z.output<typeof checkoutSessionSchema>;
+
 export const STRIPE_OBJECTS = {
+  checkoutSession: {
+    schema: checkoutSessionSchema,
+    expected: "something that is not a checkout session",
+  },
   subscription: { schema: subscriptionSchema, expected: "something that is not a subscription" },
   invoice: { schema: invoiceSchema, expected: "something that is not an invoice" },
   charge: { schema: chargeSchema, expected: "something that is not a charge" },

@@ -2,19 +2,16 @@ import type Stripe from "stripe";
 import { logDuplicateSubscriptions } from "../billing/duplicates.ts";
 import { applyBillingEvent, isBillingEvent } from "../billing/events.ts";
 import type { SyncDeps } from "../billing/sync.ts";
-import { expireSuperseded } from "../checkouts/supersede.ts";
+import { expireSuperseded, supersededByCompletion } from "../checkouts/supersede.ts";
 import { type FollowUpDeps, runTaxExemptFollowUp } from "../checkouts/tax-exempt.ts";
 import {
-  completeCheckoutStatement,
-  completionEventStatements,
   type EventMatch,
-  expireCheckoutStatement,
-  expiryEventStatement,
   findCheckoutForEvent,
-  rememberTenantCustomerStatement,
+  recordCompletionStatements,
+  recordExpiryStatements,
 } from "../db/checkout-events.ts";
 import type { CheckoutRecord } from "../db/checkout-rows.ts";
-import { findTenantSupersededOpen, supersedeStatement } from "../db/checkouts.ts";
+import { findTenantSupersededOpen } from "../db/checkouts.ts";
 import { applyEventOnce, hasProcessedEvent } from "../db/events.ts";
 import { OutboxBatch } from "../db/outbox.ts";
 import { ApiError } from "../errors.ts";
@@ -99,39 +96,29 @@ export async function applyStripeEvent(
 
   // The app's events go before the change: each is written only if the change is one.
   const outbox = new OutboxBatch(deps.db, deps.nowMs());
-  const effects: D1PreparedStatement[] = [];
   const completion = event.type !== "checkout.session.expired";
+  let effects: D1PreparedStatement[];
   if (!completion) {
-    effects.push(expiryEventStatement(outbox, match), expireCheckoutStatement(deps.db, match, now));
+    effects = recordExpiryStatements(deps.db, outbox, match, now);
   } else {
-    const customerId = idOf(session.customer);
     const asyncOutcome =
       event.type === "checkout.session.async_payment_succeeded"
         ? "paid"
         : event.type === "checkout.session.async_payment_failed"
           ? "failed"
           : null;
-    const payment = {
+    effects = recordCompletionStatements(deps.db, outbox, match, {
       paymentStatus: asyncOutcome ?? session.payment_status ?? "unpaid",
       final: asyncOutcome !== null,
-    };
-    effects.push(
-      ...completionEventStatements(outbox, match, payment),
-      completeCheckoutStatement(deps.db, match, {
-        ...payment,
-        customerId,
-        subscriptionId: idOf(session.subscription),
-        paymentIntentId: idOf(session.payment_intent),
-        setupIntentId: idOf(session.setup_intent),
-        completedAt: event.created,
-        now,
-      }),
-    );
-    if (customerId) effects.push(rememberTenantCustomerStatement(deps.db, match, customerId, now));
+      customerId: idOf(session.customer),
+      subscriptionId: idOf(session.subscription),
+      paymentIntentId: idOf(session.payment_intent),
+      setupIntentId: idOf(session.setup_intent),
+      completedAt: event.created,
+      now,
+    });
     // A completed subscription checkout supersedes the tenant's other open ones (two tabs).
-    if (record.mode === "subscription" && record.tenantId) {
-      effects.push(supersedeStatement(deps.db, record, session.id, now));
-    }
+    effects.push(...supersededByCompletion(deps.db, record, session.id, now));
   }
   const outcome = await applyEventOnce(deps.db, processed, [...effects, ...outbox.finish()]);
   const origin = outcome === "applied" ? outbox.origin : undefined;
@@ -155,5 +142,5 @@ async function afterCompletion(
   }
   if (record.mode !== "subscription" || !record.tenantId) return [];
   const key = { appId: record.appId, tenantId: record.tenantId, livemode: record.livemode };
-  return expireSuperseded(deps, await findTenantSupersededOpen(deps.db, key));
+  return (await expireSuperseded(deps, await findTenantSupersededOpen(deps.db, key))).origins;
 }

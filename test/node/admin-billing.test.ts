@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { beforeEach, describe, expect, it } from "vitest";
 import { reconcileNow } from "../../cli/billing.ts";
-import { UsageError } from "../../cli/errors.ts";
+import { CommandError, UsageError } from "../../cli/errors.ts";
 import { useDoubleServer } from "./helpers/double-server.ts";
 import { ROOT, useLocalApps } from "./helpers/local-apps.ts";
 
@@ -155,5 +155,27 @@ describe("billing reconcile", () => {
       ),
     );
     expect(usage).toBe(2);
+  });
+
+  it("refuses to run while the cron (or another operator) holds the reconciliation, reading nothing", async () => {
+    await givenSubscription();
+    await local
+      .db()
+      .prepare(
+        "INSERT INTO job_leases (job, holder, expires_at) VALUES ('reconcile', 'cron-run', ?1)",
+      )
+      .bind(Math.floor(Date.now() / 1000) + 300)
+      .run();
+    try {
+      await expect(reconcileNow(deps(), { limit: 100, all: true })).rejects.toThrow(
+        new CommandError(
+          "A reconciliation is running already (the cron's, or another operator's); run this again in a minute.",
+        ),
+      );
+    } finally {
+      await local.db().prepare("DELETE FROM job_leases WHERE holder = 'cron-run'").run();
+    }
+    // Free again: it runs.
+    expect((await reconcileNow(deps(), { limit: 100, all: true })).checked).toBe(1);
   });
 });

@@ -1,4 +1,8 @@
-import { createExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createScheduledController,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Bindings } from "../../src/env.ts";
@@ -6,6 +10,7 @@ import worker from "../../src/index.ts";
 import { givenWriter, newState } from "./helpers/apps.ts";
 import { call, postJson, rowsOfApp, validBody } from "./helpers/http.ts";
 import { stripe } from "./helpers/stripe.ts";
+import { signedEventRequest } from "./helpers/webhooks.ts";
 
 const CREATE = "/api/v1/checkout-sessions";
 
@@ -193,6 +198,79 @@ describe("configuration", () => {
       minutes: 45,
     });
     expect(await expiryOf({})).toEqual({ status: 200, minutes: 60 });
+  });
+});
+
+/** Delivers a signed Stripe event to the worker running with a changed environment. */
+async function deliverWithEnv(changes: Partial<Record<keyof Bindings, string>>, event: unknown) {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(
+    (await signedEventRequest(event)) as Request<unknown, IncomingRequestCfProperties>,
+    { ...env, ...changes } as Bindings,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+describe("each handler parses only the variables it uses (issue 19, B10)", () => {
+  async function paidCheckout() {
+    const { app, headers } = await givenWriter();
+    const res = await postJson(CREATE, validBody({ state: newState() }), headers);
+    const sessionId = (res.body.data as { checkout: { id: string } }).checkout.id;
+    const completed = stripe
+      .completeSession(sessionId)
+      .find((e) => e.type === "checkout.session.completed");
+    return { app, completed };
+  }
+
+  it("records a Stripe event while a variable only outbound webhooks use is malformed", async () => {
+    const { app, completed } = await paidCheckout();
+    const res = await deliverWithEnv({ WEBHOOK_RETRY_SECONDS: "x" }, completed);
+    expect(res.status).toBe(200);
+    expect(res.body.data).toMatchObject({ outcome: "applied" });
+    expect((await rowsOfApp(app.id))[0]?.status).toBe("complete");
+  });
+
+  it("records a Stripe event while PUBLIC_BASE_URL, which only the create path uses, is malformed", async () => {
+    const { app, completed } = await paidCheckout();
+    const res = await deliverWithEnv({ PUBLIC_BASE_URL: "not a url" }, completed);
+    expect(res.status).toBe(200);
+    expect((await rowsOfApp(app.id))[0]?.status).toBe("complete");
+  });
+
+  it("answers 500 naming a variable the Stripe event route does use, changing nothing", async () => {
+    const { app, completed } = await paidCheckout();
+    const res = await deliverWithEnv({ BILLING_RESYNC_HOURS: "daily" }, completed);
+    expect(res.status).toBe(500);
+    expect(res.body.error).toBe(
+      "Service misconfigured: the variable BILLING_RESYNC_HOURS is missing or malformed",
+    );
+    expect((await rowsOfApp(app.id))[0]?.status).toBe("open");
+  });
+
+  it("runs the cron while a variable only the API and the queue use is malformed", async () => {
+    const { app } = await givenWriter();
+    const now = Math.floor(Date.now() / 1000);
+    // A reservation whose Stripe call never succeeded, past its expiry: the cron expires it.
+    await env.DB.prepare(
+      `INSERT INTO checkout_sessions (id, hash, app_id, livemode, state_digest, request_fingerprint, status, mode, price, quantity,
+         tax_rate, allowed_country, payment_method, billing_address_collection, reverse_charge, created_at, updated_at, expires_at)
+       VALUES (?1, ?1, ?2, 0, ?1, 'f', 'pending', 'payment', 'price_eur_once', 1, 'txr_vat_de_19', 'DE', 'card', 0, 0, ?3, ?3, ?4)`,
+    )
+      .bind(crypto.randomUUID(), app.id, now - 7200, now - 3600)
+      .run();
+    const broken = {
+      ...env,
+      WEBHOOK_RETRY_SECONDS: "x",
+      PUBLIC_BASE_URL: "not a url",
+      CHECKOUT_EXPIRES_MINUTES: "5",
+    } as Bindings;
+    await worker.scheduled(
+      createScheduledController({ scheduledTime: now * 1000, cron: "*/10 * * * *" }),
+      broken,
+    );
+    expect((await rowsOfApp(app.id))[0]?.status).toBe("expired");
   });
 });
 

@@ -207,3 +207,55 @@ describe("the Stripe double, as Stripe is unkind (issue 19)", () => {
     expect(double.billing.billingMode).toBe("flexible");
   });
 });
+
+describe("the Stripe double's GET of a checkout session (issue 19, B8)", () => {
+  it("answers the fields a completion carries, as Stripe shows them before and after payment", async () => {
+    const created = await sdk.checkout.sessions.create(
+      sessionParams({ customer_creation: "always", metadata: { checkout_hash: "h1" } }),
+    );
+    const open = await sdk.checkout.sessions.retrieve(created.id);
+    expect(open).toMatchObject({
+      id: created.id,
+      object: "checkout.session",
+      status: "open",
+      payment_status: "unpaid",
+      mode: "payment",
+      livemode: false,
+      customer: null,
+      subscription: null,
+      payment_intent: null,
+      setup_intent: null,
+      metadata: { checkout_hash: "h1" },
+    });
+    expect(open).not.toHaveProperty("form");
+    expect(open).not.toHaveProperty("account");
+
+    double.completeSession(created.id);
+    const paid = await sdk.checkout.sessions.retrieve(created.id);
+    expect(paid).toMatchObject({ status: "complete", payment_status: "paid", url: null });
+    expect(paid.customer).toMatch(/^cus_/);
+    expect(paid.payment_intent).toMatch(/^pi_/);
+  });
+
+  it("refuses parameters a read does not take, and answers 404 resource_missing in another account", async () => {
+    const created = await sdk.checkout.sessions.create(sessionParams());
+    const unknown = await refusal(
+      sdk.checkout.sessions.retrieve(created.id, {
+        limit: 3,
+      } as Stripe.Checkout.SessionRetrieveParams),
+    );
+    expect(unknown).toMatchObject({
+      statusCode: 400,
+      code: "parameter_unknown",
+      message: "Received unknown parameter: limit",
+    });
+    const elsewhere = await refusal(
+      sdk.checkout.sessions.retrieve(created.id, {}, { stripeAccount: "acct_other1" }),
+    );
+    expect(elsewhere).toMatchObject({
+      statusCode: 404,
+      code: "resource_missing",
+      message: `No such checkout.session: '${created.id}'`,
+    });
+  });
+});

@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { givenKey, givenWriter, newState } from "./helpers/apps.ts";
-import { billingOf, deliverAll } from "./helpers/billing.ts";
+import { billingOf, deliverAll, runCron } from "./helpers/billing.ts";
 import { postJson, validBody } from "./helpers/http.ts";
 import { eventsOfApp } from "./helpers/outbound.ts";
 import { eventually } from "./helpers/receivers.ts";
@@ -118,6 +118,24 @@ describe("two open subscription checkouts of one tenant", () => {
     await deliverAll(stripe.completeSession(second.id));
     await eventually(() => stripe.sessions.get(first.id)?.status === "expired");
     await eventually(async () => (await rowStatus(first.id)) === "expired");
+  });
+
+  it("the cron asks Stripe again to expire a replaced checkout while Stripe was down", async () => {
+    const { headers } = await givenWriter();
+    const tenantId = crypto.randomUUID();
+    const first = await openTab(headers, tenantId);
+    stripe.fail(
+      { kind: "delay", ms: 0 },
+      { kind: "status", status: 503 },
+      { kind: "status", status: 503 },
+    );
+    await openTab(headers, tenantId);
+    await eventually(() => expireCalls(first.id).length === 2);
+    expect(stripe.sessions.get(first.id)?.status).toBe("open");
+    await runCron(Math.floor(Date.now() / 1000) + 60);
+    expect(expireCalls(first.id)).toHaveLength(3);
+    expect(stripe.sessions.get(first.id)?.status).toBe("expired");
+    expect(await rowStatus(first.id)).toBe("expired");
   });
 
   it("shows, logs and tells a second running subscription that Stripe made in a race", async () => {

@@ -127,6 +127,9 @@ describe("checkout events", () => {
     const { app, headers } = await givenWriter();
     const a = await createCheckout(headers);
     const b = await createCheckout(headers);
+    // Stripe expired both; their events are lost (the cron reads each session first).
+    stripe.expireSession(a.id);
+    stripe.expireSession(b.id);
     const row = await env.DB.prepare(
       "SELECT MAX(expires_at) AS at FROM checkout_sessions WHERE app_id = ?1",
     )

@@ -26,19 +26,24 @@ import { deliver, signedEventRequest } from "./helpers/webhooks.ts";
  */
 
 /**
- * A D1 binding whose batches fail at their last statement, inside D1's transaction (a real
- * constraint failure, not a refusal before it runs): what a crash between the change and its
- * event would look like if they were not in one transaction.
+ * A D1 binding whose batches (those whose SQL `which` picks; all by default) fail at their last
+ * statement, inside D1's transaction (a real constraint failure, not a refusal before it runs):
+ * what a crash between the change and its event would look like if they were not in one
+ * transaction.
  */
-function failingAtTheEnd(db: D1Database): D1Database {
+function failingAtTheEnd(db: D1Database, which: (sql: string[]) => boolean = () => true) {
   return new Proxy(db, {
     get(target, prop) {
       if (prop === "batch") {
-        return (statements: D1PreparedStatement[]) =>
-          target.batch([
+        return (statements: D1PreparedStatement[]) => {
+          // workerd's prepared statements carry their SQL.
+          const sql = statements.map((s) => (s as unknown as { statement: string }).statement);
+          if (!which(sql)) return target.batch(statements);
+          return target.batch([
             ...statements,
             target.prepare("INSERT INTO webhook_events (id) VALUES (NULL)"),
           ]);
+        };
       }
       const value = Reflect.get(target, prop, target);
       return typeof value === "function" ? value.bind(target) : value;
@@ -91,13 +96,21 @@ describe("the outbox is in the change's batch", () => {
 
   it("expires nothing and writes no event when the cron's expiry batch fails", async () => {
     const { app, headers } = await givenWriter();
-    await postJson("/api/v1/checkout-sessions", validBody({ state: newState() }), headers);
+    const res = await postJson(
+      "/api/v1/checkout-sessions",
+      validBody({ state: newState() }),
+      headers,
+    );
+    // Stripe expired it and its event is lost: the cron reads it, and records the expiry.
+    stripe.expireSession((res.body.data as { checkout: { id: string } }).checkout.id);
     const [row] = await rowsOfApp(app.id);
     const controller = {
       scheduledTime: ((row?.expires_at ?? 0) + 60) * 1000,
       cron: "*/10 * * * *",
     };
-    const broken = { ...env, DB: failingAtTheEnd(env.DB) } as Bindings;
+    const expiry = (sql: string[]) =>
+      sql.some((s) => s.includes("SET status = 'expired', stripe_session_id"));
+    const broken = { ...env, DB: failingAtTheEnd(env.DB, expiry) } as Bindings;
     await expect(worker.scheduled(controller as ScheduledController, broken)).rejects.toThrow();
     expect((await rowsOfApp(app.id))[0]?.status).toBe("open");
     expect(await eventsOfApp(app.id)).toEqual([]);
@@ -162,6 +175,46 @@ describe("handing over, and the sweep", () => {
       return r?.status === "delivered" ? r : null;
     });
     expect(row.generation).toBe(2);
+  });
+});
+
+describe("the queue's message retention (issue 19, B9)", () => {
+  it("sends a new message for a waiting delivery before the queue's retention can drop its message, and leaves younger or leased ones", async () => {
+    const { app, headers } = await givenWriter();
+    const endpoint = await givenEndpoint(headers);
+    const { rowId } = await givenCheckoutRow(headers, app.id);
+    const [aging, young, leased] = [
+      await givenUnsentEvent(rowId),
+      await givenUnsentEvent(rowId),
+      await givenUnsentEvent(rowId),
+    ];
+    const now = Math.floor(Date.now() / 1000);
+    const hour = 3_600;
+    // Each waits for its next attempt, hours away, on a message sent earlier: retried with a
+    // delay, a message keeps its age, and the queue drops it at its retention (1 day at least).
+    const waiting = async (eventId: string, sentAgo: number, leaseUntil: number | null) =>
+      env.DB.prepare(
+        `UPDATE webhook_deliveries SET enqueued_at = ?2, generation = 1, attempts = 8, next_attempt_at = ?3,
+           lease_until = ?4 WHERE event_id = ?1`,
+      )
+        .bind(eventId, now - sentAgo, now + 10 * hour, leaseUntil)
+        .run();
+    await waiting(aging.id, 21 * hour, null);
+    await waiting(young.id, 2 * hour, null);
+    await waiting(leased.id, 21 * hour, now + 60);
+
+    await runCron(now);
+
+    expect(await deliveryRow(aging.id, endpoint.id)).toMatchObject({
+      generation: 2,
+      enqueued_at: now,
+      status: "pending",
+      next_attempt_at: now + 10 * hour,
+    });
+    expect(await deliveryRow(young.id, endpoint.id)).toMatchObject({ generation: 1 });
+    expect(await deliveryRow(leased.id, endpoint.id)).toMatchObject({ generation: 1 });
+    // The new message is a reminder: the attempt still waits for its time.
+    expect(endpoint.receiver.requests).toEqual([]);
   });
 });
 
