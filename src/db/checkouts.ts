@@ -245,7 +245,10 @@ export async function findSupersededOpen(
 ): Promise<SupersededCheckout[]> {
   const { results } = await db
     .prepare(
-      `SELECT stripe_session_id, livemode, stripe_account FROM checkout_sessions
+      // The partial index holds exactly these rows; without INDEXED BY, SQLite walked every
+      // open checkout by status (growth.test.ts).
+      `SELECT stripe_session_id, livemode, stripe_account
+       FROM checkout_sessions INDEXED BY checkout_sessions_superseded
        WHERE superseded_at IS NOT NULL AND status = 'open' ORDER BY superseded_at LIMIT ?1`,
     )
     .bind(limit)

@@ -35,7 +35,7 @@ const toFollowUp = (row: FollowUpRow): TaxExemptFollowUp => ({
 });
 
 /** Payment statuses of a checkout that was paid (a refund does not undo the sale's treatment). */
-export const PAID_CHECKOUT = "('paid', 'no_payment_required', 'refunded', 'partially_refunded')";
+const PAID_CHECKOUT = "('paid', 'no_payment_required', 'refunded', 'partially_refunded')";
 
 /**
  * The follow-up's columns, and the reverse charge of its customer's latest paid checkout: so

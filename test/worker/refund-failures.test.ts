@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { DoubleEvent } from "../../stripe-double/double.ts";
 import { givenWriter, newState } from "./helpers/apps.ts";
 import { deliverAll } from "./helpers/billing.ts";
 import { postJson, validBody } from "./helpers/http.ts";
@@ -27,6 +28,13 @@ async function paidOneTime() {
   return { app, id, charge };
 }
 
+/** The refund a refund's events are about (refund.created carries it). */
+function refundIdOf(events: readonly DoubleEvent[]): string {
+  const id = (events[0]?.data.object as { id?: string } | undefined)?.id;
+  if (!id) throw new Error("no refund event");
+  return id;
+}
+
 async function checkoutRow(sessionId: string) {
   return env.DB.prepare(
     "SELECT payment_status, refunded_amount, refund_currency FROM checkout_sessions WHERE stripe_session_id = ?1",
@@ -47,7 +55,7 @@ describe("a refund that fails after it was made", () => {
       payment_status: "refunded",
       refunded_amount: 4900,
     });
-    const refundId = (refunded[0]?.data.object as { id: string }).id;
+    const refundId = refundIdOf(refunded);
     const failed = stripe.billing.failRefund(refundId);
     expect(failed.map((e) => e.type)).toEqual([
       "charge.refund.updated",
@@ -69,7 +77,7 @@ describe("a refund that fails after it was made", () => {
       payment_status: "partially_refunded",
       refunded_amount: 1500,
     });
-    const secondId = (second[0]?.data.object as { id: string }).id;
+    const secondId = refundIdOf(second);
     await deliverAll(stripe.billing.failRefund(secondId));
     expect(await checkoutRow(id)).toMatchObject({
       payment_status: "partially_refunded",
@@ -92,7 +100,7 @@ describe("a refund that fails after it was made", () => {
     stripe.fail({ kind: "delay", ms: 400, afterCreate: true });
     const late = deliver(chargeRefunded);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const refundId = (refunded[0]?.data.object as { id: string }).id;
+    const refundId = refundIdOf(refunded);
     const [updated] = stripe.billing.failRefund(refundId);
     if (!updated) throw new Error("no charge.refund.updated");
     expect((await deliver(updated)).status).toBe(200);
