@@ -1,6 +1,7 @@
 /**
  * `POST /v1/billing_portal/sessions`: the customer portal sessions the double hands out, with
- * Stripe's checks of the parameters and of the objects they name.
+ * Stripe's checks of the parameters and of the objects they name, and the portal's settings:
+ * Stripe opens no portal in a mode and account whose settings were never saved.
  */
 import type { DoublePortalSession, DoubleSubscription } from "./billing-objects.ts";
 import { noSuch, owns, randomId, StripeRefusal } from "./wire.ts";
@@ -14,8 +15,27 @@ export interface PortalHost {
 
 const FLOWS = ["payment_method_update", "subscription_cancel", "subscription_update"];
 
+/**
+ * Stripe's refusal of a portal session in a mode and account without saved portal settings (its
+ * default configuration), word for word (docs/stripe-double.md names the source). No code, no
+ * param: it is about the account, not the request.
+ */
+function notConfigured(livemode: boolean): StripeRefusal {
+  const mode = livemode ? "live" : "test";
+  const settings = `https://dashboard.stripe.com/${livemode ? "" : "test/"}settings/billing/portal`;
+  return new StripeRefusal(
+    400,
+    `You can’t create a portal session in ${mode} mode until you save your customer portal settings in ${mode} mode at ${settings}.`,
+    { saved: true },
+  );
+}
+
+const scopeOf = (livemode: boolean, account: string | null) => `${livemode}|${account ?? ""}`;
+
 export class PortalSessions {
   readonly sessions = new Map<string, DoublePortalSession>();
+  /** The default configuration (bpc_…) of each mode and account whose settings were saved. */
+  private readonly configurations = new Map<string, string>();
   private readonly host: PortalHost;
   private readonly subscriptions: Map<string, DoubleSubscription>;
 
@@ -26,6 +46,18 @@ export class PortalSessions {
 
   clear(): void {
     this.sessions.clear();
+    this.configurations.clear();
+  }
+
+  /**
+   * Saves the portal's settings of a mode and account (the platform's own, or a connected one),
+   * as its operator does once in the Dashboard; returns its default configuration's id.
+   */
+  saveConfiguration(livemode: boolean, account: string | null): string {
+    const scope = scopeOf(livemode, account);
+    const id = this.configurations.get(scope) ?? randomId("bpc_");
+    this.configurations.set(scope, id);
+    return id;
   }
 
   create(
@@ -63,6 +95,8 @@ export class PortalSessions {
         param: subscriptionParam,
       });
     }
+    const configuration = this.configurations.get(scopeOf(livemode, account));
+    if (!configuration) throw notConfigured(livemode);
     const customer = this.host.customers.get(customerId);
     if (!customer || customer.deleted || !owns(customer, livemode, account)) {
       throw noSuch("customer", customerId, "customer");
@@ -88,6 +122,7 @@ export class PortalSessions {
     return {
       id,
       object: "billing_portal.session",
+      configuration,
       livemode,
       customer: customerId,
       return_url: session.return_url,

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { AppRecord } from "../../src/apps/records.ts";
 import { givenApp, givenKey } from "./helpers/apps.ts";
 import { deliverAll, paidSubscription } from "./helpers/billing.ts";
@@ -29,6 +29,11 @@ const portalCreates = () =>
   stripe.requests.filter((r) => r.method === "POST" && r.path === "/v1/billing_portal/sessions");
 
 describe("POST /api/v1/tenants/:tenantId/portal-sessions", () => {
+  // The operator saved the portal's test-mode settings, without which Stripe opens no portal.
+  beforeEach(() => {
+    stripe.savePortalConfiguration(false);
+  });
+
   it("opens Stripe's portal for the tenant's customer, back to the app's portalReturnUrl", async () => {
     const { writer, tenantId, subscriptionId } = await tenantWithSubscription();
     const res = await portal(tenantId, { test: true }, writer.headers);
