@@ -6,8 +6,10 @@
  * 2. applies the D1 migrations to the local database;
  * 3. seeds a demo app with a write key, a read key and an access-token key pair (once; kept in
  *    .wrangler/demo-credentials.json and .wrangler/demo-token-*.pem);
- * 4. starts the Stripe double on loopback when STRIPE_API_BASE_URL points at loopback, else
- *    says that it talks to Stripe's test mode with the key in `.dev.vars`;
+ * 4. starts the Stripe double on loopback when STRIPE_API_BASE_URL points at loopback and saves
+ *    the demo app's customer portal settings there (test mode), as an operator does once in
+ *    Stripe's Dashboard; else says that it talks to Stripe's test mode with the key in
+ *    `.dev.vars`, and where the operator saves those settings;
  * 5. runs `wrangler dev` on http://127.0.0.1:8787 and prints ready-to-paste curl lines;
  * 6. runs a webhook receiver on http://127.0.0.1:8789 (WEBHOOK_RECEIVER_PORT), registers the
  *    demo app's test-mode endpoint on it through the API, and prints each delivery that arrives
@@ -118,7 +120,13 @@ interface DemoCredentials {
   tokenIssuer: string;
 }
 
-async function seedDemo(stripeDoubleOrigin: string | null): Promise<DemoCredentials> {
+/** The demo app's credentials, and its test-mode Stripe account (null: the platform's own). */
+interface DemoApp {
+  credentials: DemoCredentials;
+  stripeAccountTest: string | null;
+}
+
+async function seedDemo(stripeDoubleOrigin: string | null): Promise<DemoApp> {
   // The state that `wrangler dev` (started below with the same config) reads.
   const target = { configPath: path.join(root, "wrangler.toml"), remote: false } as const;
   return withPlatform(target, (bindings) => seedDemoApp({ bindings }, stripeDoubleOrigin));
@@ -129,10 +137,7 @@ function demoPage(stripeDoubleOrigin: string | null, page: "success" | "cancel" 
   return `${stripeDoubleOrigin ?? workerOrigin}/demo/${page}`;
 }
 
-async function seedDemoApp(
-  deps: Deps,
-  stripeDoubleOrigin: string | null,
-): Promise<DemoCredentials> {
+async function seedDemoApp(deps: Deps, stripeDoubleOrigin: string | null): Promise<DemoApp> {
   if (existsSync(credentialsFile)) {
     const saved = JSON.parse(readFileSync(credentialsFile, "utf8")) as Partial<DemoCredentials>;
     try {
@@ -151,7 +156,7 @@ async function seedDemoApp(
         await updateApp(deps, app.id, { portalReturnUrl: demoPage(stripeDoubleOrigin, "account") });
       }
       say("demo app found in local KV (delete .wrangler/demo-credentials.json to make a new one)");
-      return saved as DemoCredentials;
+      return { credentials: saved as DemoCredentials, stripeAccountTest: app.stripeAccountTest };
     } catch {
       say("saved demo credentials are gone from local KV or incomplete; seeding new ones");
     }
@@ -187,7 +192,32 @@ async function seedDemoApp(
   writeFileSync(credentialsFile, `${JSON.stringify(credentials, null, 2)}\n`);
   chmodSync(credentialsFile, 0o600);
   say(`seeded demo app ${app.id} with a write and a read key`);
-  return credentials;
+  return { credentials, stripeAccountTest: app.stripeAccountTest };
+}
+
+/**
+ * Saves the demo app's customer portal settings (test mode, its account) in the Stripe double,
+ * as an operator does once in Stripe's Dashboard: without them Stripe opens no portal session.
+ * With real Stripe, says where the operator does it.
+ */
+async function portalSettings(doubleOrigin: string | null, account: string | null): Promise<void> {
+  if (!doubleOrigin) {
+    say(
+      "the customer portal opens once its test-mode settings are saved in Stripe's Dashboard: https://dashboard.stripe.com/test/settings/billing/portal",
+    );
+    return;
+  }
+  const query = new URLSearchParams({ livemode: "false", ...(account ? { account } : {}) });
+  const res = await fetch(`${doubleOrigin}/__double/portal-configuration?${query}`, {
+    method: "POST",
+    signal: AbortSignal.timeout(5000),
+  });
+  if (!res.ok) {
+    throw new Error(`the Stripe double did not save the portal settings: ${await res.text()}`);
+  }
+  say(
+    `saved the customer portal's test-mode settings in the Stripe double (${account ?? "the platform's own account"}), as an operator does once in Stripe's Dashboard`,
+  );
 }
 
 function isLoopback(url: string): boolean {
@@ -409,7 +439,8 @@ async function main(): Promise<void> {
     );
   }
 
-  const credentials = await seedDemo(doubleOrigin);
+  const { credentials, stripeAccountTest } = await seedDemo(doubleOrigin);
+  await portalSettings(doubleOrigin, stripeAccountTest);
   // An earlier run's deliveries may still be retried: they verify as soon as they come.
   const earlier = knownSecret(webhookEndpointFile, credentials.appId);
   if (earlier) receiver.setSecrets([earlier]);

@@ -151,6 +151,28 @@ async function controlFaults(
   return answer(200, { faults: double.queuedFaults() });
 }
 
+/**
+ * The portal configuration control route (docs/stripe-double.md): saves the customer portal's
+ * settings of a mode and account (`account` absent: the platform's own), as an operator does
+ * once in Stripe's Dashboard; until then the double, like Stripe, opens no portal session there.
+ */
+function controlPortalConfiguration(method: string, url: URL): { status: number; body: unknown } {
+  if (method !== "POST") return { status: 405, body: { error: "use POST" } };
+  const mode = url.searchParams.get("livemode");
+  if (mode !== "true" && mode !== "false") {
+    return { status: 400, body: { error: "livemode must be true or false" } };
+  }
+  const account = url.searchParams.get("account");
+  if (account !== null && !/^acct_[A-Za-z0-9]+$/.test(account)) {
+    const error =
+      "account must be a connected account's id (acct_…), or absent for the platform's own";
+    return { status: 400, body: { error } };
+  }
+  const livemode = mode === "true";
+  const configuration = double.savePortalConfiguration(livemode, account);
+  return { status: 200, body: { saved: { livemode, account, configuration } } };
+}
+
 function page(title: string, text: string): string {
   return `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title><body style="font-family:system-ui;max-width:32rem;margin:3rem auto;padding:0 1rem"><h1>${title}</h1><p>${text}</p></body></html>`;
 }
@@ -202,6 +224,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return send(200, "application/json", JSON.stringify(requests, null, 2));
   }
   if (url.pathname === "/__double/faults") return controlFaults(req, send);
+  if (url.pathname === "/__double/portal-configuration") {
+    const { status, body } = controlPortalConfiguration(req.method ?? "GET", url);
+    return send(status, "application/json", JSON.stringify(body));
+  }
   const control = billingControl(double.billing, req.method ?? "GET", url);
   if (control) {
     if (!control.events)

@@ -163,6 +163,8 @@ export const MESSAGES = {
     `This tenant has no Stripe customer in ${mode} mode yet; the portal opens after its first completed checkout`,
   portalNoReturnUrl:
     "This app has no portal return URL configured; the operator must set it first (app update --portal-return-url)",
+  portalNotConfigured: (mode: Mode, account: string | null) =>
+    `The customer portal is not set up in ${mode} mode: the operator must save the customer portal settings in the Stripe Dashboard (${mode} mode) of ${account ? `the app's connected account ${account}` : "the platform's Stripe account"}, then retry`,
   portalNoSubscription: (mode: Mode) =>
     `This tenant has no current subscription in ${mode} mode to cancel or change`,
   subscriptionNotFound: "No subscription with this id for this tenant",

@@ -1,13 +1,12 @@
 /**
  * What a paid checkout leaves at Stripe, as far as this service reads it: subscriptions and
- * their invoices, the invoice and charge of a one-time payment, billing portal sessions. And
- * what happens to them later (a renewal that is paid or fails, a cancellation, a pause, a
+ * their invoices, the invoice and charge of a one-time payment (the portal: portal-sessions.ts).
+ * And what happens to them later (a renewal that is paid or fails, a cancellation, a pause, a
  * refund), each returning the events Stripe would send, in the order Stripe sends them.
  */
 import {
   type DoubleCharge,
   type DoubleInvoice,
-  type DoublePortalSession,
   type DoubleRefund,
   type DoubleSubscription,
   publicCharge,
@@ -16,10 +15,12 @@ import {
   publicSubscription,
 } from "./billing-objects.ts";
 import type { DoubleSession } from "./checkout-sessions.ts";
+import { type PortalHost, PortalSessions } from "./portal-sessions.ts";
 import {
   type DoubleEvent,
   formGroup,
   noSuch,
+  owns,
   type Price,
   randomId,
   StripeRefusal,
@@ -42,11 +43,8 @@ function expansions(form: Record<string, string>, allowed: readonly string[]): s
 }
 
 /** What the billing world needs of the double: its clock, its catalogue, its event maker. */
-export interface BillingHost {
-  nowSeconds(): number;
+export interface BillingHost extends PortalHost {
   prices: Record<string, Price>;
-  checkoutOrigin: string;
-  customers: Map<string, { livemode: boolean; account: string | null; deleted: boolean }>;
   event(
     type: string,
     owner: { livemode: boolean; account: string | null },
@@ -54,17 +52,11 @@ export interface BillingHost {
   ): DoubleEvent;
 }
 
-const owns = (
-  object: { livemode: boolean; account: string | null },
-  livemode: boolean,
-  account: string | null,
-) => object.livemode === livemode && object.account === account;
-
 export class BillingWorld {
   readonly subscriptions = new Map<string, DoubleSubscription>();
   readonly invoices = new Map<string, DoubleInvoice>();
   readonly charges = new Map<string, DoubleCharge>();
-  readonly portalSessions = new Map<string, DoublePortalSession>();
+  readonly portal: PortalSessions;
   readonly refunds = new Map<string, DoubleRefund>();
   /** The billing mode of subscriptions made from now on (`flexible`, as Stripe's default). */
   billingMode: "flexible" | "classic" = "flexible";
@@ -72,13 +64,14 @@ export class BillingWorld {
 
   constructor(host: BillingHost) {
     this.host = host;
+    this.portal = new PortalSessions(host, this.subscriptions);
   }
 
   clear(): void {
     this.subscriptions.clear();
     this.invoices.clear();
     this.charges.clear();
-    this.portalSessions.clear();
+    this.portal.clear();
     this.refunds.clear();
     this.billingMode = "flexible";
   }
@@ -428,81 +421,9 @@ export class BillingWorld {
       return this.publicCharge(charge, expansions(form, ["payment_intent"]).length > 0);
     }
     if (method === "POST" && path === "/v1/billing_portal/sessions") {
-      return this.createPortalSession(form, livemode, account);
+      return this.portal.create(form, livemode, account);
     }
     return null;
-  }
-
-  private createPortalSession(
-    form: Record<string, string>,
-    livemode: boolean,
-    account: string | null,
-  ): Record<string, unknown> {
-    const known =
-      /^(customer|return_url|flow_data\[type\]|flow_data\[(subscription_cancel|subscription_update)\]\[subscription\])$/;
-    for (const name of Object.keys(form)) {
-      if (!known.test(name)) {
-        throw new StripeRefusal(400, `Received unknown parameter: ${name}`, {
-          param: name,
-          code: "parameter_unknown",
-        });
-      }
-    }
-    const customerId = form.customer ?? "";
-    if (!customerId)
-      throw new StripeRefusal(400, "Missing required param: customer.", { param: "customer" });
-    if (!form.return_url || !/^https?:\/\//.test(form.return_url)) {
-      throw new StripeRefusal(400, "Not a valid URL", { param: "return_url" });
-    }
-    const flow = form["flow_data[type]"] ?? null;
-    if (
-      flow &&
-      !["payment_method_update", "subscription_cancel", "subscription_update"].includes(flow)
-    ) {
-      throw new StripeRefusal(400, `Invalid flow_data[type]: ${flow}`, {
-        param: "flow_data[type]",
-      });
-    }
-    const subscriptionParam =
-      flow && flow !== "payment_method_update" ? `flow_data[${flow}][subscription]` : null;
-    const subscriptionId = subscriptionParam ? form[subscriptionParam] : undefined;
-    if (subscriptionParam && !subscriptionId) {
-      throw new StripeRefusal(400, `Missing required param: ${subscriptionParam}.`, {
-        param: subscriptionParam,
-      });
-    }
-    const customer = this.host.customers.get(customerId);
-    if (!customer || customer.deleted || !owns(customer, livemode, account)) {
-      throw noSuch("customer", customerId, "customer");
-    }
-    if (subscriptionId) {
-      const sub = this.subscriptions.get(subscriptionId);
-      if (!sub || !owns(sub, livemode, account) || sub.customer !== customerId) {
-        throw noSuch("subscription", subscriptionId, subscriptionParam ?? "subscription");
-      }
-    }
-    const id = randomId("bps_");
-    const session: DoublePortalSession = {
-      id,
-      livemode,
-      account,
-      customer: customerId,
-      return_url: form.return_url,
-      flow,
-      subscription: subscriptionId ?? null,
-      url: `${this.host.checkoutOrigin}/p/session/${id}`,
-    };
-    this.portalSessions.set(id, session);
-    return {
-      id,
-      object: "billing_portal.session",
-      livemode,
-      customer: customerId,
-      return_url: session.return_url,
-      url: session.url,
-      created: this.host.nowSeconds(),
-      flow: flow ? { type: flow } : null,
-    };
   }
 
   publicSubscription(sub: DoubleSubscription): Record<string, unknown> {

@@ -182,6 +182,14 @@ export class StripeDouble {
     return id;
   }
 
+  /**
+   * Saves the customer portal's settings for a mode and account (null: the platform's own), as
+   * its operator does in Stripe's Dashboard; until then Stripe opens no portal session there.
+   */
+  savePortalConfiguration(livemode: boolean, account: string | null = null): string {
+    return this.billing.portal.saveConfiguration(livemode, account);
+  }
+
   /** Deletes a customer, as its owner could in Stripe's dashboard: it exists no more. */
   deleteCustomer(id: string): void {
     const customer = this.customers.get(id);

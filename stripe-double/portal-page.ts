@@ -24,7 +24,7 @@ export function handleHostedPortal(double: StripeDouble, request: Request): Host
   }
   const match = /^\/p\/session\/(bps_[A-Za-z0-9]+)(\/(cancel|quantity|card))?$/.exec(url.pathname);
   if (!match?.[1]) return null;
-  const session = double.billing.portalSessions.get(match[1]);
+  const session = double.billing.portal.sessions.get(match[1]);
   if (!session) return html(404, hostedHtml("Not found", "<p>No such portal session.</p>"));
   const subscriptions = [...double.billing.subscriptions.values()].filter(
     (s) => s.customer === session.customer && s.livemode === session.livemode,

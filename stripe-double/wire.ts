@@ -116,6 +116,13 @@ export function noSuch(kind: string, id: string, param: string, status = 400): S
   });
 }
 
+/** Whether an object is of this mode and account: Stripe shows nobody else's objects. */
+export const owns = (
+  object: { livemode: boolean; account: string | null },
+  livemode: boolean,
+  account: string | null,
+) => object.livemode === livemode && object.account === account;
+
 const ID_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 export function randomId(prefix: string): string {

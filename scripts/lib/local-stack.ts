@@ -328,6 +328,13 @@ export async function startLocalStack(options: StackOptions = {}): Promise<Local
     );
     children.push(double);
     await waitForHttp(`${stripeOrigin}/demo/success`, double, 20);
+    // The app's customer portal settings (test mode), saved as an operator does once in Stripe's
+    // Dashboard: without them Stripe, and so the double, opens no portal session.
+    const saved = await fetch(`${stripeOrigin}/__double/portal-configuration?livemode=false`, {
+      method: "POST",
+    });
+    if (!saved.ok)
+      throw new Error(`the Stripe double did not save the portal settings: ${saved.status}`);
 
     const worker =
       options.runtime === "built"

@@ -6,7 +6,7 @@ import { ApiError } from "../errors.ts";
 import { MESSAGES, STRIPE_OPERATIONS } from "../messages.ts";
 import type { PortalBody, PortalView } from "../schemas/billing.ts";
 import type { StripeGateway } from "../stripe/client.ts";
-import { toStripeApiError } from "../stripe/errors.ts";
+import { isPortalNotConfigured, toStripeApiError } from "../stripe/errors.ts";
 import { idempotencyKey } from "../stripe/idempotency.ts";
 
 export interface PortalDeps {
@@ -35,8 +35,9 @@ async function subscriptionFor(
 /**
  * A Stripe customer-portal session for the tenant's customer, returning to the app's
  * portalReturnUrl: optionally opened at one flow (a new card, cancelling or changing a
- * subscription). Refused without a customer (409) or a return URL (403); Stripe's failures are
- * answered as on the create route.
+ * subscription). Refused without a customer (409) or a return URL (403), and with 409 while the
+ * portal's settings were never saved at Stripe for this mode and account; Stripe's other failures
+ * are answered as on the create route.
  */
 export async function openPortal(
   deps: PortalDeps,
@@ -75,6 +76,12 @@ export async function openPortal(
     });
     return { url: session.url, expiresAt: null };
   } catch (err) {
+    // Only the operator can fix this, in Stripe's Dashboard: said so, without Stripe's own text.
+    if (isPortalNotConfigured(err)) {
+      throw new ApiError("conflict", MESSAGES.portalNotConfigured(mode, stripeAccount), {
+        cause: err,
+      });
+    }
     throw toStripeApiError(err, livemode, STRIPE_OPERATIONS.createPortalSession);
   }
 }

@@ -44,17 +44,34 @@ function rateLimited(what: string): ApiError {
   });
 }
 
-/** Create calls per client address, counted before credentials are even looked at. */
-export const limitCreatesPerAddress: MiddlewareHandler<HonoEnv> =
-  async function limitCreatesPerAddress(c, next) {
-    const { success } = await c.env.CREATE_LIMIT_PER_ADDRESS.limit({ key: clientAddress(c) });
-    if (!success) throw rateLimited("checkout sessions from this address");
+/**
+ * What a route's limits count: creates of checkout sessions, or portal sessions. Both use the
+ * create limits' bindings (the same numbers), each in buckets of its own, so opening portals
+ * never uses up an app's checkouts, nor the reverse (docs/decisions.md, "Rate limits").
+ */
+interface Counted {
+  /** Put before each bucket's key; the creates' buckets have none, as before the portal's. */
+  bucket: string;
+  /** The plural of "Too many … for this credential". */
+  what: string;
+}
+
+const CREATES: Counted = { bucket: "", what: "checkout sessions" };
+const PORTALS: Counted = { bucket: "portal:", what: "portal sessions" };
+
+/** Calls per client address, counted before credentials are even looked at. */
+function limitPerAddress(counted: Counted): MiddlewareHandler<HonoEnv> {
+  return async function limitPerAddress(c, next) {
+    const key = `${counted.bucket}${clientAddress(c)}`;
+    const { success } = await c.env.CREATE_LIMIT_PER_ADDRESS.limit({ key });
+    if (!success) throw rateLimited(`${counted.what} from this address`);
     await next();
   };
+}
 
-/** Create calls per credential: per API key, or per app and tenant for access tokens. */
-export const limitCreatesPerCredential: MiddlewareHandler<AuthenticatedEnv> =
-  async function limitCreatesPerCredential(c, next) {
+/** Calls per credential: per API key, or per app, tenant and user for access tokens. */
+function limitPerCredential(counted: Counted): MiddlewareHandler<AuthenticatedEnv> {
+  return async function limitPerCredential(c, next) {
     const credential = c.get("credential");
     const app = c.get("app");
     // A token's bucket is its app, tenant and subject: one signed-in user cannot use up another's.
@@ -62,10 +79,18 @@ export const limitCreatesPerCredential: MiddlewareHandler<AuthenticatedEnv> =
       credential.kind === "api_key"
         ? `key:${credential.keyId}`
         : `token:${app.id}:${credential.tenantId ?? "-"}:${credential.subject === null ? "-" : await sha256Hex(credential.subject)}`;
-    const { success } = await c.env.CREATE_LIMIT_PER_CREDENTIAL.limit({ key });
-    if (!success) throw rateLimited("checkout sessions for this credential");
+    const { success } = await c.env.CREATE_LIMIT_PER_CREDENTIAL.limit({
+      key: `${counted.bucket}${key}`,
+    });
+    if (!success) throw rateLimited(`${counted.what} for this credential`);
     await next();
   };
+}
+
+export const limitCreatesPerAddress = limitPerAddress(CREATES);
+export const limitCreatesPerCredential = limitPerCredential(CREATES);
+export const limitPortalsPerAddress = limitPerAddress(PORTALS);
+export const limitPortalsPerCredential = limitPerCredential(PORTALS);
 
 /**
  * Addresses whose failed credentials passed the limit, until when (ms). Lets this isolate refuse

@@ -72,6 +72,22 @@ export function isStripeOutage(err: unknown): boolean {
 }
 
 /**
+ * Stripe refusing a portal session because the customer portal's settings were never saved in
+ * this mode and account (docs/decisions.md, "Portal sessions"). Stripe gives the refusal no code
+ * or param, so it is known by all it does give: status 400, type invalid_request_error, and its
+ * words, in each wording Stripe has used ("…until you save your customer portal settings…",
+ * "…or create your default by saving your customer portal settings…").
+ */
+export function isPortalNotConfigured(err: unknown): boolean {
+  return (
+    err instanceof Stripe.errors.StripeInvalidRequestError &&
+    err.statusCode === 400 &&
+    err.rawType === "invalid_request_error" &&
+    /\bsav(e|ing) your customer portal settings\b/i.test(err.message)
+  );
+}
+
+/**
  * Translates what the Stripe SDK threw into our one error type. Stripe's own refusal of the
  * request (a price that does not exist, a currency SEPA does not take) is the caller's 400 and
  * keeps Stripe's sentence; Stripe failing, throttling or not answering is 502/503/504. Every

@@ -159,3 +159,70 @@ describe("the Stripe double's billing control routes", () => {
     expect(bad.status).toBe(400);
   });
 });
+
+describe("the Stripe double's portal configuration control route (issue 19, A5)", () => {
+  const openPortal = (customer: string, key = "sk_test_control_route", account?: string) =>
+    fetch(`${double.origin()}/v1/billing_portal/sessions`, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${key}`,
+        "Content-Type": "application/x-www-form-urlencoded",
+        ...(account ? { "Stripe-Account": account } : {}),
+      },
+      body: new URLSearchParams({ customer, return_url: "https://app.example.test/account" }),
+    });
+  const save = (query: string, method = "POST") =>
+    fetch(`${double.origin()}/__double/portal-configuration${query}`, { method });
+
+  it("saves the portal's settings for a mode and account, as an operator does in the Dashboard", async () => {
+    const created = await createSession({
+      mode: "subscription",
+      "line_items[0][price]": "price_eur_monthly",
+      "subscription_data[metadata][tenant_id]": "t-portal",
+    });
+    const { id } = (await created.json()) as { id: string };
+    await fetch(`${double.origin()}/c/pay/${id}/pay`, { method: "POST", redirect: "manual" });
+    const subscriptions = (await (
+      await fetch(`${double.origin()}/__double/subscriptions`)
+    ).json()) as { customer: string; tenantId: string }[];
+    const customer = subscriptions.find((s) => s.tenantId === "t-portal")?.customer ?? "";
+
+    const refused = await openPortal(customer);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({
+      error: {
+        type: "invalid_request_error",
+        message:
+          "You can’t create a portal session in test mode until you save your customer portal settings in test mode at https://dashboard.stripe.com/test/settings/billing/portal.",
+      },
+    });
+
+    // Another mode's or another account's settings do not open this one's portal.
+    expect((await save("?livemode=true")).status).toBe(200);
+    expect((await save("?livemode=false&account=acct_1Other")).status).toBe(200);
+    expect((await openPortal(customer)).status).toBe(400);
+
+    const saved = await save("?livemode=false");
+    expect(saved.status).toBe(200);
+    expect(await saved.json()).toEqual({
+      saved: { livemode: false, account: null, configuration: expect.stringMatching(/^bpc_/) },
+    });
+    const opened = await openPortal(customer);
+    expect(opened.status).toBe(200);
+    expect(((await opened.json()) as { url: string }).url).toMatch(/\/p\/session\/bps_/);
+  });
+
+  it.each([
+    ["no mode", ""],
+    ["a mode that is neither true nor false", "?livemode=yes"],
+    ["an account that is no acct_ id", "?livemode=false&account=cus_1"],
+  ])("refuses %s with 400", async (_what, query) => {
+    const res = await save(query);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/livemode|account/);
+  });
+
+  it("takes only POST", async () => {
+    expect((await save("?livemode=false", "GET")).status).toBe(405);
+  });
+});

@@ -189,6 +189,8 @@ async function everyStatement(): Promise<Recording> {
   const { subscriptionId } = await paidSubscription(headers, billingTenant);
   await deliverAll(stripe.billing.renew(subscriptionId, "failed"));
   expect((await billingOf(reader.headers, billingTenant)).status).toBe(200);
+  // The operator saved the portal's test-mode settings, without which Stripe opens no portal.
+  stripe.savePortalConfiguration(false);
   const portal = await postJson(
     `/api/v1/tenants/${billingTenant}/portal-sessions`,
     { test: true, flow: "subscription_cancel" },

@@ -1,8 +1,11 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import Stripe from "stripe";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { AppRecord } from "../../src/apps/records.ts";
+import { isPortalNotConfigured } from "../../src/stripe/errors.ts";
 import { givenApp, givenKey } from "./helpers/apps.ts";
 import { deliverAll, paidSubscription } from "./helpers/billing.ts";
 import { postJson } from "./helpers/http.ts";
+import { expectDocumentedFailure } from "./helpers/openapi.ts";
 import { stripe } from "./helpers/stripe.ts";
 import { givenTokenApp, type KeyPair, newKeyPair, signToken } from "./helpers/tokens.ts";
 
@@ -29,6 +32,11 @@ const portalCreates = () =>
   stripe.requests.filter((r) => r.method === "POST" && r.path === "/v1/billing_portal/sessions");
 
 describe("POST /api/v1/tenants/:tenantId/portal-sessions", () => {
+  // The operator saved the portal's test-mode settings, without which Stripe opens no portal.
+  beforeEach(() => {
+    stripe.savePortalConfiguration(false);
+  });
+
   it("opens Stripe's portal for the tenant's customer, back to the app's portalReturnUrl", async () => {
     const { writer, tenantId, subscriptionId } = await tenantWithSubscription();
     const res = await portal(tenantId, { test: true }, writer.headers);
@@ -154,5 +162,79 @@ describe("POST /api/v1/tenants/:tenantId/portal-sessions", () => {
     const res = await portal(tenantId, {}, writer.headers);
     expect(res.status).toBe(403);
     expect(res.body.error).toMatch(/^Live mode is not enabled for this app/);
+  });
+});
+
+describe("a portal whose settings were never saved at Stripe (issue 19, B10)", () => {
+  const ROUTE = "/api/v1/tenants/{tenantId}/portal-sessions";
+
+  it("answers Stripe's refusal with 409, telling the operator to save the portal settings of that mode", async () => {
+    const { writer, tenantId } = await tenantWithSubscription();
+    const res = await portal(tenantId, { test: true }, writer.headers);
+    expect(res.status).toBe(409);
+    expect(res.body).toEqual({
+      success: false,
+      message: null,
+      data: null,
+      error:
+        "The customer portal is not set up in test mode: the operator must save the customer portal settings in the Stripe Dashboard (test mode) of the platform's Stripe account, then retry",
+    });
+    await expectDocumentedFailure("post", ROUTE, res);
+    // Stripe's refusal is no failure to retry: one request, and nothing of Stripe's text echoed.
+    expect(portalCreates()).toHaveLength(1);
+    expect(JSON.stringify(res.body)).not.toMatch(/dashboard\.stripe\.com|can’t|bpc_/);
+    // Once the operator has saved them, the same request opens the portal.
+    stripe.savePortalConfiguration(false);
+    expect((await portal(tenantId, { test: true }, writer.headers)).status).toBe(200);
+  });
+
+  it("names the app's connected account, whose settings are its own", async () => {
+    const account = "acct_1PortalNotSet";
+    const { writer, tenantId } = await tenantWithSubscription({ stripeAccountTest: account });
+    stripe.savePortalConfiguration(false); // the platform's own settings open no connected portal
+    const res = await portal(tenantId, { test: true }, writer.headers);
+    expect(res.status).toBe(409);
+    expect(res.body.error).toBe(
+      "The customer portal is not set up in test mode: the operator must save the customer portal settings in the Stripe Dashboard (test mode) of the app's connected account acct_1PortalNotSet, then retry",
+    );
+    expect(portalCreates().map((r) => r.headers["stripe-account"])).toEqual([account]);
+    stripe.savePortalConfiguration(false, account);
+    expect((await portal(tenantId, { test: true }, writer.headers)).status).toBe(200);
+  });
+
+  it("leaves Stripe's other refusals as they were: 400 in Stripe's words", async () => {
+    const { writer, tenantId, subscriptionId } = await tenantWithSubscription();
+    stripe.savePortalConfiguration(false);
+    const customer = stripe.billing.subscriptions.get(subscriptionId)?.customer ?? "";
+    stripe.deleteCustomer(customer);
+    const res = await portal(tenantId, { test: true }, writer.headers);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe(
+      `Stripe refused the billing portal session: No such customer: '${customer}'`,
+    );
+  });
+
+  // Stripe's older wording (the double's) and its newer one, both seen in the wild
+  // (docs/stripe-double.md); anything else of Stripe's is not this refusal.
+  const refusal = (
+    message: string,
+    statusCode = 400,
+    type: "invalid_request_error" | "api_error" = "invalid_request_error",
+  ) => Stripe.errors.StripeError.generate({ message, type, statusCode });
+  it.each([
+    "You can’t create a portal session in live mode until you save your customer portal settings in live mode at https://dashboard.stripe.com/settings/billing/portal.",
+    "You can't create a portal session in test mode until you save your customer portal settings in test mode at https://dashboard.stripe.com/test/settings/billing/portal.",
+    "No configuration provided and your test mode default configuration has not been created. Provide a configuration or create your default by saving your customer portal settings in test mode at https://dashboard.stripe.com/test/settings/billing/portal.",
+  ])("recognises Stripe's refusal in its words: %s", (message) => {
+    expect(isPortalNotConfigured(refusal(message))).toBe(true);
+  });
+
+  it("recognises nothing else as that refusal", () => {
+    const words =
+      "You can’t create a portal session in test mode until you save your customer portal settings in test mode at https://dashboard.stripe.com/test/settings/billing/portal.";
+    expect(isPortalNotConfigured(refusal("No such customer: 'cus_1'"))).toBe(false);
+    expect(isPortalNotConfigured(refusal(words, 500, "api_error"))).toBe(false);
+    expect(isPortalNotConfigured(refusal(words, 404))).toBe(false);
+    expect(isPortalNotConfigured(new Error(words))).toBe(false);
   });
 });

@@ -1,7 +1,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { generateApiKey } from "../../src/apps/keys.ts";
 import { givenKey, givenWriter, newState } from "./helpers/apps.ts";
+import { paidSubscription } from "./helpers/billing.ts";
 import { postJson, rowsOfApp, validBody } from "./helpers/http.ts";
+import { expectDocumentedFailure } from "./helpers/openapi.ts";
 import { stripe } from "./helpers/stripe.ts";
 import { givenTokenApp, newKeyPair, signToken } from "./helpers/tokens.ts";
 
@@ -192,5 +194,112 @@ describe("rate-limit buckets (issue 12, item 10)", () => {
       "Too many checkout sessions from this address; retry after 60 seconds",
     );
     expect((await from(PER_ADDRESS + 1, "2001:db8:7:2::1")).status).toBe(200);
+  });
+});
+
+describe("rate limits of the portal (issue 19, B10)", () => {
+  const PORTAL = "/api/v1/tenants/{tenantId}/portal-sessions";
+  const portalOf = (tenantId: string) => `/api/v1/tenants/${tenantId}/portal-sessions`;
+  const portalCreates = () =>
+    stripe.requests.filter((r) => r.method === "POST" && r.path === "/v1/billing_portal/sessions");
+
+  /** A tenant with a Stripe customer, of an app whose portal is set up (its own address). */
+  async function tenantWithCustomer() {
+    const { app: made, headers } = await givenWriter({
+      portalReturnUrl: "https://app.example.test/account",
+    });
+    const { tenantId } = await paidSubscription({ ...headers, "CF-Connecting-IP": address() });
+    stripe.savePortalConfiguration(false);
+    stripe.requests.length = 0;
+    return { app: made, headers, tenantId };
+  }
+
+  it("limits portal sessions per API key, with counters apart from the key's creates", async () => {
+    const { app, headers, tenantId } = await tenantWithCustomer();
+    const open = (keyHeaders: Record<string, string>) =>
+      postJson(
+        portalOf(tenantId),
+        { test: true },
+        { ...keyHeaders, "CF-Connecting-IP": address() },
+      );
+    // The key made one checkout already (the tenant's subscription): shared counters would stop
+    // its fifth portal session.
+    for (let i = 0; i < LIMIT; i++) expect((await open(headers)).status).toBe(200);
+    const limited = await open(headers);
+    expect(limited.status).toBe(429);
+    expect(limited.response.headers.get("Retry-After")).toBe("60");
+    expect(limited.body).toEqual({
+      success: false,
+      message: null,
+      data: null,
+      error: "Too many portal sessions for this credential; retry after 60 seconds",
+    });
+    expect(portalCreates()).toHaveLength(LIMIT);
+    await expectDocumentedFailure("post", PORTAL, limited);
+
+    // The key still creates checkouts, and another key of the app still opens the portal.
+    const create = await postJson(CREATE, validBody({ state: newState() }), {
+      ...headers,
+      "CF-Connecting-IP": address(),
+    });
+    expect(create.status).toBe(200);
+    expect((await open((await givenKey(app.id, "write")).headers)).status).toBe(200);
+  });
+
+  it("limits portal sessions per client address, across keys", async () => {
+    const { app, headers, tenantId } = await tenantWithCustomer();
+    const other = await givenKey(app.id, "write");
+    const ip = address();
+    for (let i = 0; i < PER_ADDRESS; i++) {
+      const res = await postJson(
+        portalOf(tenantId),
+        { test: true },
+        { ...(i % 2 === 0 ? headers : other.headers), "CF-Connecting-IP": ip },
+      );
+      expect(res.status).toBe(200);
+    }
+    const limited = await postJson(
+      portalOf(tenantId),
+      { test: true },
+      { ...(await givenKey(app.id, "write")).headers, "CF-Connecting-IP": ip },
+    );
+    expect(limited.status).toBe(429);
+    expect(limited.response.headers.get("Retry-After")).toBe("60");
+    expect(limited.body.error).toBe(
+      "Too many portal sessions from this address; retry after 60 seconds",
+    );
+    await expectDocumentedFailure("post", PORTAL, limited);
+    expect(portalCreates()).toHaveLength(PER_ADDRESS);
+    // Checkouts from that address are counted apart.
+    const create = await postJson(CREATE, validBody({ state: newState() }), {
+      ...(await givenKey(app.id, "write")).headers,
+      "CF-Connecting-IP": ip,
+    });
+    expect(create.status).toBe(200);
+  });
+
+  it("gives each signed-in user of the tenant a bucket of its own", async () => {
+    const keys = await newKeyPair();
+    const app = await givenTokenApp(keys, { portalReturnUrl: "https://app.example.test/account" });
+    const writer = await givenKey(app.id, "write");
+    const { tenantId } = await paidSubscription({
+      ...writer.headers,
+      "CF-Connecting-IP": address(),
+    });
+    stripe.savePortalConfiguration(false);
+    const open = async (sub: string) =>
+      (
+        await postJson(
+          portalOf(tenantId),
+          { test: true },
+          {
+            Authorization: `Bearer ${await signToken(keys, app, { tenantId, sub })}`,
+            "CF-Connecting-IP": address(),
+          },
+        )
+      ).status;
+    for (let i = 0; i < LIMIT; i++) expect(await open("alice")).toBe(200);
+    expect(await open("alice")).toBe(429);
+    expect(await open("bob")).toBe(200);
   });
 });

@@ -259,3 +259,89 @@ describe("the Stripe double's GET of a checkout session (issue 19, B8)", () => {
     });
   });
 });
+
+describe("the Stripe double's customer portal settings (issue 19, A5)", () => {
+  // Stripe's words (docs/stripe-double.md names where they are from).
+  const NOT_SAVED = {
+    test: "You can’t create a portal session in test mode until you save your customer portal settings in test mode at https://dashboard.stripe.com/test/settings/billing/portal.",
+    live: "You can’t create a portal session in live mode until you save your customer portal settings in live mode at https://dashboard.stripe.com/settings/billing/portal.",
+  };
+  const RETURN_URL = "https://app.example.test/account";
+  const liveSdk = new Stripe("sk_live_double_0123456789", {
+    httpClient: Stripe.createFetchHttpClient((input, init) => fetch(input, init)),
+    host: base.hostname,
+    port: Number(base.port),
+    protocol: "http",
+    maxNetworkRetries: 0,
+    telemetry: false,
+  });
+
+  it("refuses a portal session until its settings are saved for that mode and account, as Stripe does", async () => {
+    const customer = double.addCustomer(false);
+    const open = () => sdk.billingPortal.sessions.create({ customer, return_url: RETURN_URL });
+    const refused = await refusal(open());
+    expect(refused).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect({
+      status: refused.statusCode,
+      type: refused.rawType,
+      message: refused.message,
+      code: refused.code,
+      param: refused.param,
+    }).toEqual({
+      status: 400,
+      type: "invalid_request_error",
+      message: NOT_SAVED.test,
+      code: undefined,
+      param: undefined,
+    });
+    // Settings of the other mode, or of a connected account, are not this account's.
+    double.savePortalConfiguration(true, null);
+    double.savePortalConfiguration(false, "acct_1Other");
+    expect((await refusal(open())).message).toBe(NOT_SAVED.test);
+    double.savePortalConfiguration(false, null);
+    const session = await open();
+    expect(session.url).toMatch(/\/p\/session\/bps_/);
+    expect(session.configuration).toMatch(/^bpc_/);
+    // Saving again keeps the one default configuration.
+    double.savePortalConfiguration(false, null);
+    expect((await open()).configuration).toBe(session.configuration);
+  });
+
+  it("says so in live mode, and a connected account needs settings of its own", async () => {
+    const account = "acct_1Connected";
+    const customer = double.addCustomer(true, account);
+    const open = () =>
+      liveSdk.billingPortal.sessions.create(
+        { customer, return_url: RETURN_URL },
+        { stripeAccount: account },
+      );
+    expect((await refusal(open())).message).toBe(NOT_SAVED.live);
+    double.savePortalConfiguration(true, null);
+    expect((await refusal(open())).message).toBe(NOT_SAVED.live);
+    double.savePortalConfiguration(true, account);
+    expect((await open()).livemode).toBe(true);
+  });
+
+  it("keeps the refusal under its key (Stripe began executing it); a new key opens the portal", async () => {
+    const customer = double.addCustomer(false);
+    const params = { customer, return_url: RETURN_URL };
+    await refusal(sdk.billingPortal.sessions.create(params, { idempotencyKey: "k-portal" }));
+    double.savePortalConfiguration(false, null);
+    const replayed = await refusal(
+      sdk.billingPortal.sessions.create(params, { idempotencyKey: "k-portal" }),
+    );
+    expect(replayed.message).toBe(NOT_SAVED.test);
+    const fresh = await sdk.billingPortal.sessions.create(params, { idempotencyKey: "k-fresh" });
+    expect(fresh.customer).toBe(customer);
+    // reset() forgets the settings, as every test starts with none saved.
+    double.reset();
+    const again = double.addCustomer(false);
+    expect(
+      (
+        await refusal(
+          sdk.billingPortal.sessions.create({ customer: again, return_url: RETURN_URL }),
+        )
+      ).message,
+    ).toBe(NOT_SAVED.test);
+  });
+});

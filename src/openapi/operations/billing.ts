@@ -30,6 +30,25 @@ const TENANT_401 = failure("No credentials, or credentials that do not verify", 
   ...TOKEN_401,
 });
 
+const PORTAL_RATE_LIMITED = failure(
+  "Rate limited: too many portal sessions for this credential (API key, or app, tenant and user of a token) or from this client address, counted apart from checkout sessions, or too many failed credential checks from this address, within 60 seconds. Retry after Retry-After seconds.",
+  {
+    perCredential: [
+      "Per credential",
+      MESSAGES.rateLimited("portal sessions for this credential", 60),
+    ],
+    perAddress: [
+      "Per client address",
+      MESSAGES.rateLimited("portal sessions from this address", 60),
+    ],
+    failedCredentials: [
+      "Failed credential checks",
+      MESSAGES.rateLimited("failed credential checks from this address", 60),
+    ],
+  },
+  ["Retry-After"],
+);
+
 const OTHER_TENANT: [string, string] = [
   "A token of another tenant, or of none",
   MESSAGES.tokenOtherTenant,
@@ -84,7 +103,7 @@ export const createPortalSession = (): OperationObject => ({
   operationId: "createPortalSession",
   tags: ["Billing"],
   summary: "Open Stripe's customer portal for a tenant",
-  description: `Creates a Stripe billing-portal session for the tenant's Stripe customer (known from its first completed checkout), which returns the person to the app's portalReturnUrl. With flow, the portal opens at one task: a new payment method, or cancelling or changing a subscription (subscriptionId, else the tenant's current one). Write API keys, or an access token of that tenant. Stripe failing is 502/503/504, as on the create route. Body: JSON, at most ${MAX_BODY_BYTES} bytes.`,
+  description: `Creates a Stripe billing-portal session for the tenant's Stripe customer (known from its first completed checkout), which returns the person to the app's portalReturnUrl. With flow, the portal opens at one task: a new payment method, or cancelling or changing a subscription (subscriptionId, else the tenant's current one). Write API keys, or an access token of that tenant. Stripe opens no portal in a mode and account whose customer portal settings were never saved in its Dashboard: that is 409, naming the mode and account. Rate limited like the create routes, counted apart (429). Stripe failing is 502/503/504, as on the create route. Body: JSON, at most ${MAX_BODY_BYTES} bytes.`,
   security: [API_KEY("write"), ACCESS_TOKEN],
   parameters: [...pathParameters(tenantParamSchema), parameter("RequestId")],
   requestBody: {
@@ -128,13 +147,25 @@ export const createPortalSession = (): OperationObject => ({
       subscription: ["Not the tenant's subscription", MESSAGES.subscriptionNotFound],
     }),
     405: methodNotAllowed("POST", "GET"),
-    409: failure("No customer yet, or no current subscription for a subscription flow", {
-      customer: ["No customer yet", MESSAGES.portalNoCustomer("test")],
-      subscription: ["No current subscription", MESSAGES.portalNoSubscription("test")],
-    }),
+    409: failure(
+      "No customer yet, no current subscription for a subscription flow, or the customer portal's settings never saved at Stripe in this mode (the operator saves them in the Stripe Dashboard)",
+      {
+        customer: ["No customer yet", MESSAGES.portalNoCustomer("test")],
+        subscription: ["No current subscription", MESSAGES.portalNoSubscription("test")],
+        portalSettings: [
+          "The portal's settings not saved at Stripe",
+          MESSAGES.portalNotConfigured("test", null),
+        ],
+        portalSettingsConnected: [
+          "The portal's settings not saved in the app's connected account",
+          MESSAGES.portalNotConfigured("live", "acct_1ExampleConnected"),
+        ],
+      },
+    ),
     415: failure("The body is labelled with another type than JSON", {
       contentType: ["Not JSON", MESSAGES.unsupportedBodyType],
     }),
+    429: PORTAL_RATE_LIMITED,
     500: INTERNAL,
     ...STRIPE_FAILURES,
   }),
