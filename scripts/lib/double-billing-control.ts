@@ -5,11 +5,35 @@
  *   POST /__double/subscriptions/<id>/settle?outcome=paid|failed (a SEPA debit in processing)
  *   POST /__double/subscriptions/<id>/cancel[?atPeriodEnd=true]   …/pause   …/resume
  *   POST /__double/charges/<id>/refund[?amount=<smallest unit>]
- *   GET  /__double/subscriptions, GET /__double/charges            (what there is)
+ *   GET  /__double/subscriptions, GET /__double/invoices, GET /__double/charges   (what there is)
  * `?shuffle=true` sends the events in another order than Stripe's usual one.
  */
 import { type BillingWorld, shuffled } from "../../stripe-double/billing.ts";
 import type { DoubleEvent } from "../../stripe-double/double.ts";
+
+/** A subscription as GET /__double/subscriptions lists it (for harnesses that reconcile). */
+export interface SubscriptionLine {
+  id: string;
+  status: string;
+  customer: string;
+  tenantId: string | null;
+  /** The checkout it came from (its metadata's checkout_hash). */
+  checkoutHash: string | null;
+  currentPeriodEnd: number;
+  cancelAt: number | null;
+  latestInvoice: string | null;
+}
+
+/** An invoice as GET /__double/invoices lists it: a subscription's, or a one-time payment's. */
+export interface InvoiceLine {
+  id: string;
+  status: string;
+  subscription: string | null;
+  /** The checkout it belongs to (its own or its subscription's metadata). */
+  checkoutHash: string | null;
+  attemptCount: number;
+  amountPaid: number;
+}
 
 export type ControlAnswer =
   | { status: number; body: unknown; events?: undefined }
@@ -21,14 +45,31 @@ export function billingControl(
   url: URL,
 ): ControlAnswer | null {
   if (method === "GET" && url.pathname === "/__double/subscriptions") {
-    const body = [...billing.subscriptions.values()].map((s) => ({
-      id: s.id,
-      status: s.status,
-      customer: s.customer,
-      tenantId: s.metadata.tenant_id ?? null,
-      currentPeriodEnd: s.current_period_end,
-      latestInvoice: s.latest_invoice,
-    }));
+    const body = [...billing.subscriptions.values()].map(
+      (s): SubscriptionLine => ({
+        id: s.id,
+        status: s.status,
+        customer: s.customer,
+        tenantId: s.metadata.tenant_id ?? null,
+        checkoutHash: s.metadata.checkout_hash ?? null,
+        currentPeriodEnd: s.current_period_end,
+        cancelAt: s.cancel_at,
+        latestInvoice: s.latest_invoice,
+      }),
+    );
+    return { status: 200, body };
+  }
+  if (method === "GET" && url.pathname === "/__double/invoices") {
+    const body = [...billing.invoices.values()].map(
+      (i): InvoiceLine => ({
+        id: i.id,
+        status: i.status,
+        subscription: i.subscription,
+        checkoutHash: i.subscription_metadata.checkout_hash ?? i.metadata.checkout_hash ?? null,
+        attemptCount: i.attempt_count,
+        amountPaid: i.amount_paid,
+      }),
+    );
     return { status: 200, body };
   }
   if (method === "GET" && url.pathname === "/__double/charges") {

@@ -1,3 +1,4 @@
+import { cancelAtPeriodEnd, cardUpdate, refund, renewFailed, renewPaid } from "./billing-moves.ts";
 import type { LoadClient } from "./client.ts";
 import { badRequest, conflict, create, createTwin, repeat } from "./creates.ts";
 import { complete } from "./payments.ts";
@@ -18,10 +19,18 @@ export const KINDS = [
   "page-wrong-state",
   "complete",
   "bad-request",
+  "renew-paid",
+  "renew-failed",
+  "card-update",
+  "cancel-at-period-end",
+  "refund",
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
-/** Relative weights: 45 creates (40 single, 5 as simultaneous twins), then the brief's mix. */
+/**
+ * Relative weights: 45 creates (40 single, 5 as simultaneous twins), then the brief's mix, then
+ * 10 billing moves on paid checkouts (each sends its Stripe events to the worker all at once).
+ */
 const WEIGHTS: Record<Kind, number> = {
   create: 40,
   "create-twin": 5,
@@ -32,6 +41,11 @@ const WEIGHTS: Record<Kind, number> = {
   "page-wrong-state": 2,
   complete: 10,
   "bad-request": 2,
+  "renew-paid": 3,
+  "renew-failed": 2,
+  "card-update": 2,
+  "cancel-at-period-end": 1,
+  refund: 2,
 };
 const TOTAL_WEIGHT = Object.values(WEIGHTS).reduce((a, b) => a + b, 0);
 
@@ -65,5 +79,15 @@ export async function sendNext(client: LoadClient): Promise<void> {
       return complete(client);
     case "bad-request":
       return badRequest(client);
+    case "renew-paid":
+      return renewPaid(client);
+    case "renew-failed":
+      return renewFailed(client);
+    case "card-update":
+      return cardUpdate(client);
+    case "cancel-at-period-end":
+      return cancelAtPeriodEnd(client);
+    case "refund":
+      return refund(client);
   }
 }

@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { type LocalStack, repoRoot, startLocalStack } from "../lib/local-stack.ts";
 import type { DoubleSessionSummaries } from "../stripe-double-server.ts";
+import { reconcileAppEvents } from "./app-events-once.ts";
 import { LoadClient, REQUEST_TIMEOUT_MS } from "./client.ts";
+import { readDoubleBilling } from "./double-billing.ts";
 import { sendNext } from "./kinds.ts";
 import { queryRows, reconcile } from "./reconcile.ts";
 import { Recorder } from "./recorder.ts";
@@ -112,6 +114,7 @@ export async function main(): Promise<number> {
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     const double = (await doubleResponse.json()) as DoubleSessionSummaries;
+    const billing = await readDoubleBilling(stack.stripeOrigin);
     const rows = await queryRows(stack);
     const checks = reconcile(rec, rows, double);
 
@@ -127,7 +130,7 @@ export async function main(): Promise<number> {
       throw err;
     });
     if (interrupted || !webhooks) return 130;
-    checks.push(...webhooks.checks);
+    checks.push(...webhooks.checks, ...reconcileAppEvents(rec, webhooks.events, double, billing));
 
     if (rec.examples.length > 0) {
       say("first findings:");

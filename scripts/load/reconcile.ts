@@ -115,13 +115,15 @@ export function reconcile(rec: Recorder, rows: Row[], double: DoubleSessionSumma
     figures: [...byStatus].map(([status, n]) => `${status} ${n}`).join(", ") || "no rows",
   });
 
-  // 4. Every session paid at the double is complete (and paid) in D1: webhooks applied.
+  // 4. Every session paid at the double is complete (and paid, or refunded as the load
+  // refunded it) in D1: webhooks applied.
   let notComplete = 0;
   for (const c of rec.completed) {
     const row = rowsByHash.get(c.hash);
-    if (row?.status !== "complete" || row.payment_status !== "paid") {
+    const statuses = rec.billing.paymentStatusesOf(c);
+    if (row?.status !== "complete" || !statuses.includes(row.payment_status ?? "")) {
       notComplete++;
-      rec.note(`paid ${c.id} is ${row?.status}/${row?.payment_status} in D1`);
+      rec.note(`paid ${c.id} is ${row?.status}/${row?.payment_status} in D1, not ${statuses}`);
     }
   }
   const completeRows = byStatus.get("complete") ?? 0;
@@ -132,7 +134,7 @@ export function reconcile(rec: Recorder, rows: Row[], double: DoubleSessionSumma
       notComplete === 0 &&
       completeRows === rec.completed.length &&
       completeAtDouble === rec.completed.length,
-    figures: `${rec.completed.length} paid at the double (${completeAtDouble} complete there), ${completeRows} rows complete; not complete+paid ${notComplete}${rec.completionsUnknown ? `, outcome unknown ${rec.completionsUnknown}` : ""}`,
+    figures: `${rec.completed.length} paid at the double (${completeAtDouble} complete there), ${completeRows} rows complete; not complete+paid (or refunded as made) ${notComplete}${rec.completionsUnknown ? `, outcome unknown ${rec.completionsUnknown}` : ""}`,
   });
 
   // 5. Repeats told the original; conflicts were refused.

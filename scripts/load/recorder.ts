@@ -1,3 +1,4 @@
+import { BillingLedger } from "./billing-ledger.ts";
 import { Histogram } from "./histogram.ts";
 import { KINDS, type Kind } from "./kinds.ts";
 
@@ -48,6 +49,8 @@ export class Recorder {
   readonly completed: Created[] = [];
   /** Completions whose outcome is unknown (network error, timeout): the double may have paid. */
   completionsUnknown = 0;
+  /** What the billing moves did to the paid checkouts. */
+  readonly billing = new BillingLedger();
 
   note(example: string): void {
     if (this.examples.length < MAX_EXAMPLES) this.examples.push(example);

@@ -68,7 +68,7 @@ export function renderTable(
   webhooks: WebhookSummary,
 ): string {
   const lines: string[] = [];
-  const rule = "-".repeat(100);
+  const rule = "-".repeat(104);
   const all = new Histogram();
   for (const stats of rec.stats.values()) all.merge(stats.latency);
   lines.push(rule);
@@ -77,7 +77,7 @@ export function renderTable(
   );
   lines.push(rule);
   lines.push(
-    `${"kind".padEnd(18)}${"count".padStart(8)}  ${"statuses".padEnd(34)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"unexpected".padStart(12)}${"wrong".padStart(7)}`,
+    `${"kind".padEnd(22)}${"count".padStart(8)}  ${"statuses".padEnd(34)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"unexpected".padStart(12)}${"wrong".padStart(7)}`,
   );
   let unexpected = 0;
   let wrong = 0;
@@ -89,11 +89,11 @@ export function renderTable(
       .map(([status, n]) => `${status}×${n}`)
       .join(" ");
     lines.push(
-      `${kind.padEnd(18)}${String(stats.count).padStart(8)}  ${(statuses || "-").padEnd(34)}${formatMs(stats.latency.quantile(0.5)).padStart(9)}${formatMs(stats.latency.quantile(0.99)).padStart(9)}${String(stats.unexpected).padStart(12)}${String(stats.wrong).padStart(7)}`,
+      `${kind.padEnd(22)}${String(stats.count).padStart(8)}  ${(statuses || "-").padEnd(34)}${formatMs(stats.latency.quantile(0.5)).padStart(9)}${formatMs(stats.latency.quantile(0.99)).padStart(9)}${String(stats.unexpected).padStart(12)}${String(stats.wrong).padStart(7)}`,
     );
   }
   lines.push(
-    `${"all".padEnd(18)}${String(rec.total).padStart(8)}  ${"".padEnd(34)}${formatMs(all.quantile(0.5)).padStart(9)}${formatMs(all.quantile(0.99)).padStart(9)}${String(unexpected).padStart(12)}${String(wrong).padStart(7)}`,
+    `${"all".padEnd(22)}${String(rec.total).padStart(8)}  ${"".padEnd(34)}${formatMs(all.quantile(0.5)).padStart(9)}${formatMs(all.quantile(0.99)).padStart(9)}${String(unexpected).padStart(12)}${String(wrong).padStart(7)}`,
   );
   lines.push(rule);
   lines.push(...webhookLines(webhooks, rule));

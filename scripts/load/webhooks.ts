@@ -1,3 +1,4 @@
+import type { OutboundEvent } from "../../src/schemas/outbound-views.ts";
 import type { LoadClient } from "./client.ts";
 import type { Check } from "./reconcile.ts";
 import type { Recorder } from "./recorder.ts";
@@ -9,7 +10,7 @@ import type { WebhookTarget } from "./webhook-targets.ts";
 /**
  * The outbound webhooks' part of a run after the load: wait (bounded) until every delivery to
  * the two endpoints has ended, read every event and both delivery logs, and hold them against
- * what the receivers saw.
+ * what the receivers saw. Returns the events too, for the checks that each was told once.
  */
 export async function checkWebhooks(
   client: LoadClient,
@@ -18,7 +19,7 @@ export async function checkWebhooks(
   waitSeconds: number,
   signal: AbortSignal,
   say: (line: string) => void,
-): Promise<{ checks: Check[]; summary: WebhookSummary }> {
+): Promise<{ checks: Check[]; summary: WebhookSummary; events: OutboundEvent[] }> {
   say(`waiting at most ${waitSeconds} s for every webhook delivery to be delivered or dead`);
   const waited = await waitForFinalDeliveries(client, targets, waitSeconds, signal, say);
   if (waited.pending > 0) say(`${waited.pending} webhook deliveries still pending at the deadline`);
@@ -30,5 +31,5 @@ export async function checkWebhooks(
     })),
   );
   const { checks, rows } = reconcileWebhooks(rec, events, logs);
-  return { checks, summary: { rows, waitedSeconds: waited.seconds } };
+  return { checks, summary: { rows, waitedSeconds: waited.seconds }, events };
 }

@@ -83,6 +83,7 @@ describe("the Stripe double's billing control routes", () => {
       mode: "subscription",
       "line_items[0][price]": "price_eur_monthly",
       "subscription_data[metadata][tenant_id]": "t-1",
+      "subscription_data[metadata][checkout_hash]": "h-1",
     });
     const { id } = (await created.json()) as { id: string };
     // Paying at the hosted page (the worker is not running here: the events go nowhere).
@@ -98,7 +99,7 @@ describe("the Stripe double's billing control routes", () => {
       status: string;
       tenantId: string;
     }[];
-    expect(subscription).toMatchObject({ status: "active", tenantId: "t-1" });
+    expect(subscription).toMatchObject({ status: "active", tenantId: "t-1", checkoutHash: "h-1" });
 
     const renew = await fetch(
       `${double.origin()}/__double/subscriptions/${subscription?.id}/renew?outcome=failed`,
@@ -112,6 +113,20 @@ describe("the Stripe double's billing control routes", () => {
       "invoice.payment_failed",
       "customer.subscription.updated",
     ]);
+    // The harness's view of the invoices: the first one paid, the renewal's failed once.
+    const invoices = (await (await fetch(`${double.origin()}/__double/invoices`)).json()) as {
+      status: string;
+      subscription: string;
+      checkoutHash: string;
+      attemptCount: number;
+    }[];
+    expect(invoices.map(({ status, attemptCount }) => ({ status, attemptCount }))).toEqual([
+      { status: "paid", attemptCount: 1 },
+      { status: "open", attemptCount: 1 },
+    ]);
+    expect(new Set(invoices.map((i) => `${i.subscription} ${i.checkoutHash}`))).toEqual(
+      new Set([`${subscription?.id} h-1`]),
+    );
     const shuffledRenewal = await fetch(
       `${double.origin()}/__double/subscriptions/${subscription?.id}/renew?outcome=paid&shuffle=true`,
       { method: "POST" },
