@@ -57,7 +57,7 @@ export function handleHostedPortal(double: StripeDouble, request: Request): Host
       const base = `/p/session/${escapeHtml(session.id)}`;
       const sub = `subscription=${encodeURIComponent(s.id)}`;
       const cancel =
-        s.cancel_at_period_end || s.status === "canceled"
+        s.cancel_at_period_end || s.cancel_at !== null || s.status === "canceled"
           ? "<em>ends at the period's end</em>"
           : `<form method="post" action="${base}/cancel?${sub}"><button class="cancel" type="submit">Cancel at period end</button></form>`;
       return `<li><code>${escapeHtml(s.id)}</code>: ${escapeHtml(s.status)}, ${s.quantity} × ${escapeHtml(s.price)}

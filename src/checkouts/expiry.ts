@@ -1,8 +1,4 @@
-import {
-  type EventMatch,
-  recordCompletionStatements,
-  recordExpiryStatements,
-} from "../db/checkout-events.ts";
+import { type EventMatch, recordExpiryStatements } from "../db/checkout-events.ts";
 import type { CheckoutRecord } from "../db/checkout-rows.ts";
 import { findOverdueOpenCheckouts, postponeExpiryRead } from "../db/checkouts.ts";
 import { OutboxBatch } from "../db/outbox.ts";
@@ -12,6 +8,7 @@ import type { StripeBudget } from "../stripe/budget.ts";
 import type { StripeGateway } from "../stripe/client.ts";
 import { isResourceMissing, toStripeApiError } from "../stripe/errors.ts";
 import type { CheckoutSessionAtStripe } from "../stripe/objects.ts";
+import { recordCompletionRead } from "./completion-read.ts";
 import { supersededByCompletion } from "./supersede.ts";
 
 export interface ExpiryDeps {
@@ -35,6 +32,11 @@ export interface ExpiryReads {
 
 /** A session that could not be read (not an outage, not unknown to Stripe) waits this long. */
 const POSTPONE_SECONDS = 3_600;
+/**
+ * After this long past its expiry without a read, the checkout is expired here, as Stripe
+ * expired it long since: a completion Stripe still sends makes it complete (completed wins).
+ */
+const GIVE_UP_SECONDS = 86_400;
 
 const matchOf = (record: CheckoutRecord, stripeSessionId: string): EventMatch => ({
   stripeSessionId,
@@ -83,8 +85,18 @@ export async function settleOverdueCheckouts(
           result.left = due.length - i;
           break;
         }
-        await postponeExpiryRead(deps.db, record.id, deps.now() + POSTPONE_SECONDS);
-        continue;
+        if (deps.now() - record.expiresAt < GIVE_UP_SECONDS) {
+          await postponeExpiryRead(deps.db, record.id, deps.now() + POSTPONE_SECONDS);
+          continue;
+        }
+        console.error(
+          JSON.stringify({
+            expiry:
+              "gave up reading the session for a day; expired here (a late completion still wins)",
+            checkoutId: record.id,
+          }),
+        );
+        session = null;
       }
     }
     const status = session ? session.status : "expired";
@@ -105,22 +117,12 @@ async function recordCompletion(
   session: CheckoutSessionAtStripe,
 ): Promise<string> {
   const now = deps.now();
-  const outbox = new OutboxBatch(deps.db, deps.nowMs());
-  await deps.db.batch([
-    ...recordCompletionStatements(deps.db, outbox, matchOf(record, session.id), {
-      paymentStatus: session.paymentStatus,
-      final: false,
-      customerId: session.customerId,
-      subscriptionId: session.subscriptionId,
-      paymentIntentId: session.paymentIntentId,
-      setupIntentId: session.setupIntentId,
-      // A session does not say when it was completed: this is when it was learnt.
-      completedAt: now,
-      now,
-    }),
-    ...supersededByCompletion(deps.db, record, session.id, now),
-    ...outbox.finish(),
-  ]);
+  // A session does not say when it was completed: before its expiry, and not after now.
+  const completedAt = Math.min(now, record.expiresAt);
+  const origin = await recordCompletionRead(deps, matchOf(record, session.id), session, {
+    completedAt,
+    also: supersededByCompletion(deps.db, record, session.id, now),
+  });
   console.info(
     JSON.stringify({
       expiry: "completion found by reading the session; its events were late or lost",
@@ -128,7 +130,7 @@ async function recordCompletion(
       stripeSessionId: session.id,
     }),
   );
-  return outbox.origin;
+  return origin;
 }
 
 async function recordExpiry(

@@ -8,6 +8,7 @@ import type { StripeBudget } from "../stripe/budget.ts";
 import type { StripeGateway } from "../stripe/client.ts";
 import { isStripeRefusal, toStripeApiError } from "../stripe/errors.ts";
 import { idempotencyKey } from "../stripe/idempotency.ts";
+import { recordCompletionRead } from "./completion-read.ts";
 
 /** Outside the cron: no time budget; a Stripe failure stops the expiries anyway. */
 const UNBOUNDED: StripeBudget = { mayCall: () => true, failed: () => true };
@@ -56,7 +57,13 @@ export async function expireSuperseded(
         stripeAccount: checkout.stripeAccount,
       });
     } catch (err) {
-      if (isStripeRefusal(err)) continue;
+      if (isStripeRefusal(err)) {
+        // Not open at Stripe any more (expired, perhaps by a call whose answer was lost; or
+        // paid): what Stripe says of it now is recorded, so it is not asked again every run.
+        const origin = await recordAsStripeSays(deps, checkout).catch(() => null);
+        if (origin) origins.push(origin);
+        continue;
+      }
       const error = toStripeApiError(
         err,
         checkout.livemode,
@@ -72,20 +79,39 @@ export async function expireSuperseded(
       budget.failed(err);
       return { origins, left: checkouts.length - i };
     }
-    const outbox = new OutboxBatch(deps.db, deps.nowMs());
-    const match = {
-      stripeSessionId: checkout.stripeSessionId,
-      hash: "",
-      livemode: checkout.livemode,
-      account: checkout.stripeAccount,
-      appId: "",
-      mode: "",
-    };
-    await deps.db.batch([
-      ...recordExpiryStatements(deps.db, outbox, match, deps.now()),
-      ...outbox.finish(),
-    ]);
-    origins.push(outbox.origin);
+    origins.push(await recordExpired(deps, checkout));
   }
   return { origins, left: 0 };
+}
+
+/** The row of a checkout found by its session id (it has one). */
+const matchOf = (checkout: SupersededCheckout) => ({
+  stripeSessionId: checkout.stripeSessionId,
+  hash: "",
+  livemode: checkout.livemode,
+  account: checkout.stripeAccount,
+  appId: "",
+  mode: "",
+});
+
+async function recordExpired(deps: SupersedeDeps, checkout: SupersededCheckout): Promise<string> {
+  const outbox = new OutboxBatch(deps.db, deps.nowMs());
+  await deps.db.batch([
+    ...recordExpiryStatements(deps.db, outbox, matchOf(checkout), deps.now()),
+    ...outbox.finish(),
+  ]);
+  return outbox.origin;
+}
+
+/** Reads a session Stripe would not expire and records it expired or completed; null if open. */
+async function recordAsStripeSays(
+  deps: SupersedeDeps,
+  checkout: SupersededCheckout,
+): Promise<string | null> {
+  const session = await deps
+    .stripeFor(checkout.livemode)
+    .retrieveCheckoutSession(checkout.stripeSessionId, checkout.stripeAccount);
+  if (session.status === "expired") return recordExpired(deps, checkout);
+  if (session.status !== "complete") return null;
+  return recordCompletionRead(deps, matchOf(checkout), session, { completedAt: deps.now() });
 }

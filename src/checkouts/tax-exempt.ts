@@ -12,8 +12,10 @@ import { toStripeApiError, UPDATE_CUSTOMER_TAX_EXEMPT } from "../stripe/errors.t
 import { idempotencyKey } from "../stripe/idempotency.ts";
 
 /**
- * Sets the customer's tax treatment to what the follow-up found, under a key of its checkout
- * and that value: a failure Stripe saved under one checkout's key never blocks another's.
+ * Sets the customer's tax treatment to what the follow-up found, under a key of its checkout,
+ * its try and that value: a failure Stripe saved under one checkout's key never blocks
+ * another's, and the next try of the same checkout is not met with a 5xx Stripe saved for the
+ * last one (setting a value is idempotent at Stripe; within one try the SDK's retries share it).
  */
 async function updateCustomerTaxExempt(
   stripe: StripeGateway,
@@ -24,6 +26,7 @@ async function updateCustomerTaxExempt(
     idempotencyKey: await idempotencyKey(
       "customer",
       followUp.checkoutId,
+      followUp.attempts,
       followUp.customerId,
       followUp.livemode,
       followUp.stripeAccount,

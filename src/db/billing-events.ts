@@ -42,7 +42,15 @@ export function subscriptionEventStatement(
     ["trial_end", s.trialEnd],
   ];
   const first = 6;
-  const changed = visible.map(([column], i) => `r.${column} IS NOT ?${first + i}`).join(" OR ");
+  // billing_mode is NULL in rows written before it was kept (migration 0011): learning it is
+  // no change the app is told of.
+  const changed = visible
+    .map(([column], i) =>
+      column === "billing_mode"
+        ? `(r.billing_mode IS NOT NULL AND r.billing_mode IS NOT ?${first + i})`
+        : `r.${column} IS NOT ?${first + i}`,
+    )
+    .join(" OR ");
   const created = `?${first + visible.length}`;
   const wasRunning = `(r.id IS NOT NULL AND r.status IN ${RUNNING})`;
   return outbox.selectedEvents(

@@ -171,21 +171,31 @@ export interface SupersededCheckout {
 }
 
 interface SupersededRow {
-  stripe_session_id: string;
+  stripe_session_id: string | null;
   livemode: number;
   stripe_account: string | null;
 }
 
-const toSuperseded = (r: SupersededRow): SupersededCheckout => ({
-  stripeSessionId: r.stripe_session_id,
-  livemode: r.livemode === 1,
-  stripeAccount: r.stripe_account,
-});
+/** The rows that have a session to expire (a pending one has none yet). */
+const toSuperseded = (rows: SupersededRow[]): SupersededCheckout[] =>
+  rows.flatMap((r) =>
+    r.stripe_session_id
+      ? [
+          {
+            stripeSessionId: r.stripe_session_id,
+            livemode: r.livemode === 1,
+            stripeAccount: r.stripe_account,
+          },
+        ]
+      : [],
+  );
 
 /**
- * Marks the tenant's other open subscription checkouts of the app and mode superseded by
- * `newer`, if its row still carries that session (a batch whose own write did not happen
- * supersedes nothing); returns them, for Stripe to expire. Those already superseded are
+ * Marks the tenant's other subscription checkouts of the app and mode that are open, or still
+ * being created at Stripe (pending: a tab whose create was at Stripe when the other completed),
+ * superseded by `newer`, if its row still carries that session (a batch whose own write did not
+ * happen supersedes nothing); returns those with a session, for Stripe to expire (a pending one
+ * is expired when its create records it: markCheckoutOpen). Those already superseded are
  * returned again: asking Stripe twice to expire one is harmless.
  */
 export function supersedeStatement(
@@ -198,7 +208,7 @@ export function supersedeStatement(
     .prepare(
       `UPDATE checkout_sessions SET superseded_at = COALESCE(superseded_at, ?6)
        WHERE app_id = ?1 AND tenant_id = ?2 AND livemode = ?3 AND mode = 'subscription'
-         AND status = 'open' AND id <> ?4 AND stripe_session_id IS NOT NULL
+         AND status IN ('open', 'pending') AND id <> ?4
          AND EXISTS (SELECT 1 FROM checkout_sessions n WHERE n.id = ?4 AND n.stripe_session_id = ?5)
        RETURNING stripe_session_id, livemode, stripe_account`,
     )
@@ -207,9 +217,11 @@ export function supersedeStatement(
 
 /**
  * Records Stripe's session on the pending reservation it was created for (same id and hash),
- * and, for a tenant's subscription checkout, supersedes the tenant's earlier open ones (two
- * tabs must not buy twice: the newest wins). `opened` is false if another request already
- * recorded it, or the reservation was renewed meanwhile (then nothing is superseded).
+ * and, for a tenant's subscription checkout, supersedes the tenant's earlier unfinished ones
+ * (two tabs must not buy twice: the newest wins). One that was itself superseded while Stripe
+ * created it (the other tab was completed meanwhile) is among those to expire. `opened` is false
+ * if another request already recorded it, or the reservation was renewed meanwhile (then
+ * nothing is superseded).
  */
 export async function markCheckoutOpen(
   db: D1Database,
@@ -221,20 +233,22 @@ export async function markCheckoutOpen(
     .prepare(
       `UPDATE checkout_sessions SET status = 'open', stripe_session_id = ?3, stripe_url = ?4,
          updated_at = ?5, lease_owner = NULL, lease_expires_at = 0
-       WHERE id = ?1 AND hash = ?2 AND status = 'pending'`,
+       WHERE id = ?1 AND hash = ?2 AND status = 'pending'
+       RETURNING stripe_session_id, livemode, stripe_account, superseded_at`,
     )
     .bind(record.id, record.hash, session.stripeSessionId, session.stripeUrl, now);
   if (record.mode !== "subscription" || !record.tenantId) {
     const result = await open.run();
     return { opened: result.meta.changes === 1, superseded: [] };
   }
-  const [opened, superseded] = await db.batch<SupersededRow>([
+  const [opened, superseded] = await db.batch<SupersededRow & { superseded_at: number | null }>([
     open,
     supersedeStatement(db, record, session.stripeSessionId, now),
   ]);
+  const self = (opened?.results ?? []).filter((r) => r.superseded_at !== null);
   return {
-    opened: opened?.meta.changes === 1,
-    superseded: (superseded?.results ?? []).map(toSuperseded),
+    opened: (opened?.results ?? []).length === 1,
+    superseded: toSuperseded([...self, ...(superseded?.results ?? [])]),
   };
 }
 
@@ -253,7 +267,7 @@ export async function findSupersededOpen(
     )
     .bind(limit)
     .all<SupersededRow>();
-  return results.map(toSuperseded);
+  return toSuperseded(results);
 }
 
 /** A tenant's superseded subscription checkouts of an app and mode that are still open. */
@@ -265,11 +279,11 @@ export async function findTenantSupersededOpen(
     .prepare(
       `SELECT stripe_session_id, livemode, stripe_account FROM checkout_sessions
        WHERE app_id = ?1 AND tenant_id = ?2 AND livemode = ?3 AND mode = 'subscription'
-         AND status = 'open' AND superseded_at IS NOT NULL`,
+         AND status IN ('open', 'pending') AND superseded_at IS NOT NULL`,
     )
     .bind(key.appId, key.tenantId, key.livemode ? 1 : 0)
     .all<SupersededRow>();
-  return results.map(toSuperseded);
+  return toSuperseded(results);
 }
 
 export interface Refusal {
@@ -374,7 +388,9 @@ export async function expireOverdueWithoutSession(
 
 /**
  * Open checkouts past their expiry, with a session at Stripe to read before anything is
- * recorded, longest overdue first, at most `limit`; not those whose read was postponed.
+ * recorded, at most `limit`: those never postponed first (lease_expires_at 0), longest overdue
+ * first; then those whose postponed read is due, the longest waiting first, so checkouts that
+ * cannot be read never take every run's reads. Not those whose read is postponed still.
  */
 export async function findOverdueOpenCheckouts(
   db: D1Database,
@@ -385,7 +401,7 @@ export async function findOverdueOpenCheckouts(
     .prepare(
       `SELECT * FROM checkout_sessions
        WHERE status = 'open' AND expires_at < ?1 AND stripe_session_id IS NOT NULL AND lease_expires_at <= ?1
-       ORDER BY expires_at LIMIT ?2`,
+       ORDER BY lease_expires_at, expires_at LIMIT ?2`,
     )
     .bind(now, limit)
     .all<CheckoutRow>();

@@ -86,12 +86,12 @@ export const PAGE_TEXTS: Record<PageKind, Record<Language, PageMessage>> = {
   replaced: {
     en: {
       title: "This checkout was replaced",
-      what: "A newer checkout replaced this one, so that nothing is bought twice.",
+      what: "Another checkout replaced this one, so that nothing is bought twice.",
       todo: "Go back to the app and continue with the newest checkout, or start again there.",
     },
     de: {
       title: "Dieser Bezahlvorgang wurde ersetzt",
-      what: "Ein neuerer Bezahlvorgang hat diesen ersetzt, damit nichts doppelt gekauft wird.",
+      what: "Ein anderer Bezahlvorgang hat diesen ersetzt, damit nichts doppelt gekauft wird.",
       todo: "Gehen Sie zurück zur App und fahren Sie mit dem neuesten Bezahlvorgang fort, oder beginnen Sie dort neu.",
     },
   },

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { MAX_EXPIRY_READS } from "../../src/maintenance.ts";
 import { givenWriter, newState } from "./helpers/apps.ts";
 import { deliverAll, runCron } from "./helpers/billing.ts";
@@ -285,5 +285,38 @@ describe("the cron reads a session from Stripe before expiring it", () => {
     await runCron(at + 3_700);
     expect(sessionReads()).toHaveLength(1);
     expect((await rowsOfApp(app.id)).map((r) => r.status)).toEqual(["expired", "expired"]);
+  });
+
+  it("gives up on a session it could not read for a day: expired here, and said so", async () => {
+    const { app, headers } = await givenWriter();
+    const id = await createCheckout(headers);
+    stripe.expireSession(id);
+    const at = await pastExpiry(app.id);
+    // Every read is refused (an account that no longer lets us in).
+    const refused = { kind: "status", status: 403, type: "invalid_request_error" } as const;
+    stripe.fail(refused);
+    await runCron(at);
+    expect((await rowsOfApp(app.id))[0]?.status).toBe("open");
+    stripe.fail(refused);
+    const errors = vi.spyOn(console, "error");
+    await runCron(at + 86_400 + 3_600);
+    expect((await rowsOfApp(app.id))[0]?.status).toBe("expired");
+    expect(errors.mock.calls.some(([line]) => String(line).includes("gave up reading"))).toBe(true);
+    errors.mockRestore();
+  });
+
+  it("reads checkouts never read before ahead of those it could not read", async () => {
+    const { app, headers } = await givenWriter();
+    const stuck = await createCheckout(headers);
+    const at = await pastExpiry(app.id);
+    stripe.fail({ kind: "status", status: 403, type: "invalid_request_error" });
+    await runCron(at);
+    // A newer overdue checkout is read first an hour later, though the stuck one is older.
+    const fresh = await createCheckout(headers);
+    stripe.expireSession(fresh);
+    stripe.requests.length = 0;
+    await runCron((await pastExpiry(app.id)) + 3_700);
+    expect(sessionReads()[0]?.path).toBe(`/v1/checkout/sessions/${fresh}`);
+    expect(stuck).not.toBe(fresh);
   });
 });

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { outboundEventSchema } from "../../src/schemas/outbound-views.ts";
 import { givenKey, givenWriter } from "./helpers/apps.ts";
@@ -63,6 +64,23 @@ describe("a cancellation at the period's end, in either billing mode", () => {
       cancelAt: null,
       cancelAtPeriodEnd: false,
     });
+  });
+});
+
+describe("rows written before the billing mode was kept", () => {
+  it("tell the app nothing when a sync merely learns the mode", async () => {
+    const { app, headers } = await givenWriter();
+    const { subscriptionId, events } = await paidSubscription(headers);
+    // As a row written before migration 0011: no billing mode.
+    await env.DB.prepare("UPDATE subscriptions SET billing_mode = NULL WHERE id = ?1")
+      .bind(subscriptionId)
+      .run();
+    const before = (await eventsOfApp(app.id)).length;
+    const created = events.find((e) => e.type === "customer.subscription.created");
+    if (!created) throw new Error("no customer.subscription.created");
+    expect((await deliver({ ...created, id: `${created.id}_again` })).status).toBe(200);
+    expect(await subscriptionRow(subscriptionId)).toMatchObject({ billing_mode: "flexible" });
+    expect((await eventsOfApp(app.id)).length).toBe(before);
   });
 });
 

@@ -1,7 +1,12 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { givenWriter, newState } from "./helpers/apps.ts";
-import { deliverAll, givenTenantCustomer, paidSubscription } from "./helpers/billing.ts";
+import {
+  deliverAll,
+  givenTenantCustomer,
+  paidSubscription,
+  runCron,
+} from "./helpers/billing.ts";
 import { postJson, validBody } from "./helpers/http.ts";
 import { stripe } from "./helpers/stripe.ts";
 
@@ -28,16 +33,23 @@ async function createFor(
   return res;
 }
 
-/** The follow-up runs after the answer (waitUntil): wait, bounded, until it settled. */
-async function followUpSettled(sessionId: string) {
+/**
+ * The follow-up runs after the answer (waitUntil): wait, bounded, until it settled, or until it
+ * was tried `tries` times.
+ */
+async function followUpSettled(sessionId: string, tries?: number) {
   const deadline = Date.now() + 5_000;
   for (;;) {
     const row = await env.DB.prepare(
-      "SELECT tax_exempt_status FROM checkout_sessions WHERE stripe_session_id = ?1",
+      "SELECT tax_exempt_status, tax_exempt_attempts FROM checkout_sessions WHERE stripe_session_id = ?1",
     )
       .bind(sessionId)
-      .first<{ tax_exempt_status: string | null }>();
-    if (row?.tax_exempt_status !== "pending" || Date.now() > deadline) return row;
+      .first<{ tax_exempt_status: string | null; tax_exempt_attempts: number }>();
+    const done =
+      tries === undefined
+        ? row?.tax_exempt_status !== "pending"
+        : (row?.tax_exempt_attempts ?? 0) >= tries;
+    if (done || Date.now() > deadline) return row;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -90,6 +102,32 @@ describe("the customer's tax treatment follows the tenant's paid checkouts", () 
     const [a, b] = updates.map((u) => u.headers["idempotency-key"]);
     expect(a).toMatch(/^checkout-edge-customer-[0-9a-f]{64}$/);
     expect(b).not.toBe(a);
+  });
+
+  it("tries again under a new key after a 5xx Stripe saved under the last one", async () => {
+    const { app, headers } = await givenWriter();
+    const tenantId = crypto.randomUUID();
+    const customer = await givenTenantCustomer(app.id, tenantId, false);
+    const res = await createFor(headers, tenantId, {
+      isReverseCharge: true,
+      taxRate: "txr_reverse_charge_0",
+    });
+    const { id } = (res.body.data as { checkout: { id: string } }).checkout;
+    const events = stripe.completeSession(id);
+    const completion = events.filter((e) => e.type === "checkout.session.completed");
+    await deliverAll(events.filter((e) => e.type !== "checkout.session.completed"));
+    // The follow-up's update began executing at Stripe and failed: its 500 is saved.
+    stripe.fail({ kind: "saved" });
+    await deliverAll(completion);
+    const tried = await followUpSettled(id, 1);
+    expect(tried?.tax_exempt_status).toBe("pending");
+    // The cron's next try (a minute later) is answered, not met with the saved 500.
+    await runCron(Math.floor(Date.now() / 1000) + 120);
+    expect((await followUpSettled(id))?.tax_exempt_status).toBe("applied");
+    expect(stripe.customers.get(customer)?.tax_exempt).toBe("reverse");
+    const keys = customerUpdates(customer).map((u) => u.headers["idempotency-key"]);
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).not.toBe(keys[0]);
   });
 
   it("sets the customer back to 'none' when the tenant's next paid checkout is not reverse charge", async () => {

@@ -66,7 +66,7 @@ describe("two open subscription checkouts of one tenant", () => {
     const replaced = await openPage(first);
     expect(replaced.status).toBe(410);
     expect(replaced.text).toContain(
-      "A newer checkout replaced this one, so that nothing is bought twice.",
+      "Another checkout replaced this one, so that nothing is bought twice.",
     );
     await eventually(async () => (await rowStatus(first.id)) === "expired");
     expect(expireCalls(first.id)).toHaveLength(1);
@@ -120,6 +120,25 @@ describe("two open subscription checkouts of one tenant", () => {
     await eventually(async () => (await rowStatus(first.id)) === "expired");
   });
 
+  it("a completion while the other tab's create is still at Stripe replaces that one too", async () => {
+    const { headers } = await givenWriter();
+    const tenantId = crypto.randomUUID();
+    const first = await openTab(headers, tenantId);
+    const firstEvents = stripe.completeSession(first.id); // the person pays the first tab
+    // The second tab's create takes a while at Stripe; the first's completion comes meanwhile.
+    stripe.fail({ kind: "delay", ms: 400 });
+    const secondTab = openTab(headers, tenantId);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await deliverAll(firstEvents);
+    const second = await secondTab;
+    // Never payable: its page says replaced, and Stripe is asked to expire it.
+    const page = await openPage(second);
+    expect(page.status).toBe(410);
+    expect(page.text).toContain("Another checkout replaced this one");
+    await eventually(() => stripe.sessions.get(second.id)?.status === "expired");
+    await eventually(async () => (await rowStatus(second.id)) === "expired");
+  });
+
   it("the cron asks Stripe again to expire a replaced checkout while Stripe was down", async () => {
     const { headers } = await givenWriter();
     const tenantId = crypto.randomUUID();
@@ -136,6 +155,28 @@ describe("two open subscription checkouts of one tenant", () => {
     expect(expireCalls(first.id)).toHaveLength(3);
     expect(stripe.sessions.get(first.id)?.status).toBe("expired");
     expect(await rowStatus(first.id)).toBe("expired");
+  });
+
+  it("records a replaced checkout that Stripe expired though the answer was lost, once asked again", async () => {
+    const { app, headers } = await givenWriter();
+    const tenantId = crypto.randomUUID();
+    const first = await openTab(headers, tenantId);
+    // The expiry executes at Stripe, but both of the SDK's attempts lose the answer.
+    stripe.fail(
+      { kind: "delay", ms: 0 },
+      { kind: "timeout", afterCreate: true },
+      { kind: "timeout", afterCreate: true },
+    );
+    await openTab(headers, tenantId);
+    await eventually(() => expireCalls(first.id).length === 2);
+    expect(stripe.sessions.get(first.id)?.status).toBe("expired");
+    stripe.takeEmittedEvents(); // Stripe's own checkout.session.expired is late
+    await runCron(Math.floor(Date.now() / 1000) + 60);
+    // Stripe refuses the expiry now (not open): the session is read, and its state recorded.
+    expect(await rowStatus(first.id)).toBe("expired");
+    expect((await eventsOfApp(app.id)).map((e) => e.type)).toEqual(["checkout.expired"]);
+    await runCron(Math.floor(Date.now() / 1000) + 660);
+    expect(expireCalls(first.id)).toHaveLength(3);
   });
 
   it("shows, logs and tells a second running subscription that Stripe made in a race", async () => {
