@@ -1,12 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { givenWriter, newState } from "./helpers/apps.ts";
-import {
-  deliverAll,
-  givenTenantCustomer,
-  paidSubscription,
-  runCron,
-} from "./helpers/billing.ts";
+import { deliverAll, givenTenantCustomer, paidSubscription, runCron } from "./helpers/billing.ts";
 import { postJson, validBody } from "./helpers/http.ts";
 import { stripe } from "./helpers/stripe.ts";
 
